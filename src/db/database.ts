@@ -1,0 +1,243 @@
+// The database port. One `pg` code path for both modes: a real PostgreSQL (DATABASE_URL)
+// or the embedded PGlite reached over its wire-protocol socket.
+//
+// Tenant isolation is enforced by PostgreSQL itself: `withTenant` opens a transaction,
+// switches to the restricted `plinth_app` role and sets `plinth.tenant_id`; row-level
+// security policies on every tenant-owned table compare against that setting. A query that
+// forgets its WHERE clause still sees only the current tenant's rows.
+import { readFileSync } from 'node:fs';
+import type { ConnectionOptions } from 'node:tls';
+import pg from 'pg';
+import type { Config } from '../config/index.js';
+import { maskUrl } from '../config/index.js';
+import { PlinthError, toPlinthError } from '../errors.js';
+import type { Logger } from '../telemetry/logger.js';
+import { startEmbeddedDatabase, type EmbeddedDatabase } from './embedded/host.js';
+
+export type Row = Record<string, unknown>;
+
+/** The part of a pg client that domain code may use: parameterised queries only. */
+export interface Tx {
+  query<R extends pg.QueryResultRow = Row>(text: string, values?: readonly unknown[]): Promise<pg.QueryResult<R>>;
+}
+
+export interface TxOptions {
+  /** Run on the read replica when one is configured, in a READ ONLY transaction. */
+  readOnly?: boolean;
+}
+
+export interface PoolStats {
+  total: number;
+  idle: number;
+  waiting: number;
+}
+
+export interface Database {
+  readonly mode: 'embedded' | 'postgres';
+  /** Where the data lives, safe to print (passwords masked). */
+  readonly location: string;
+  /** A transaction as tenant `tenantId`, under row-level security. */
+  withTenant<T>(tenantId: string, fn: (tx: Tx) => Promise<T>, options?: TxOptions): Promise<T>;
+  /** A transaction with platform privileges (bypasses RLS): bootstrap, key lookup, operations. */
+  withSystem<T>(fn: (tx: Tx) => Promise<T>, options?: TxOptions): Promise<T>;
+  /** A dedicated connection outside any transaction (migrations hold a session advisory lock on it). */
+  withConnection<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T>;
+  /** Round-trip time of a trivial query, in milliseconds. */
+  ping(): Promise<number>;
+  poolStats(): PoolStats;
+  close(): Promise<void>;
+}
+
+export const APP_ROLE = 'plinth_app';
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export interface OpenDatabaseOptions {
+  /** Attach to an embedded database already hosted by another process (CLI use). */
+  allowAttach?: boolean;
+  logger?: Logger;
+}
+
+export async function openDatabase(config: Config, options: OpenDatabaseOptions = {}): Promise<Database> {
+  const logger = options.logger;
+  const db = config.database;
+  if (db.url) {
+    const url = db.url.reveal();
+    const base = poolConfig(url, config);
+    const pool = new pg.Pool(base);
+    const readPool = db.readUrl ? new pg.Pool(poolConfig(db.readUrl.reveal(), config)) : undefined;
+    for (const p of [pool, readPool]) {
+      // An idle client losing its connection must not crash the process.
+      p?.on('error', (err) => logger?.warn({ err: { message: err.message, code: (err as { code?: string }).code } }, 'database connection lost'));
+    }
+    return createDatabase({ mode: 'postgres', location: maskUrl(url), pool, readPool, onClose: async () => {} });
+  }
+
+  const embedded: EmbeddedDatabase = await startEmbeddedDatabase({
+    dataDir: config.dataDir,
+    maxConnections: db.poolMax + 8,
+    allowAttach: options.allowAttach ?? false,
+  });
+  const pool = new pg.Pool({
+    host: embedded.socketDir,
+    port: embedded.port,
+    user: 'postgres',
+    database: 'postgres',
+    max: db.poolMax,
+    connectionTimeoutMillis: db.connectTimeoutMs,
+    idleTimeoutMillis: 0,
+    application_name: 'plinth',
+  });
+  pool.on('error', (err) => logger?.warn({ err: { message: err.message } }, 'embedded database connection lost'));
+  return createDatabase({
+    mode: 'embedded',
+    location: `${config.dataDir}/pglite${embedded.hosted ? '' : ' (attached)'}`,
+    pool,
+    onClose: () => embedded.close(),
+  });
+}
+
+function poolConfig(url: string, config: Config): pg.PoolConfig {
+  const db = config.database;
+  const parsed = new URL(url);
+  const urlSslMode = parsed.searchParams.get('sslmode') ?? undefined;
+  const urlRootCert = parsed.searchParams.get('sslrootcert') ?? undefined;
+  // TLS is configured from one place (below), not half from the URL and half from options.
+  for (const k of ['sslmode', 'sslrootcert', 'sslcert', 'sslkey', 'ssl']) parsed.searchParams.delete(k);
+  const sslMode = db.sslMode ?? (urlSslMode as (typeof db.sslMode) | undefined) ?? 'prefer';
+  const caFile = db.caFile ?? urlRootCert;
+  return {
+    connectionString: parsed.toString(),
+    max: db.poolMax,
+    connectionTimeoutMillis: db.connectTimeoutMs,
+    idleTimeoutMillis: 30_000,
+    statement_timeout: db.statementTimeoutMs || undefined,
+    application_name: 'plinth',
+    ssl: sslOptions(sslMode, caFile),
+    keepAlive: true,
+  };
+}
+
+export function sslOptions(mode: string, caFile: string | undefined): false | ConnectionOptions {
+  const ca = caFile ? readFileSync(caFile, 'utf8') : undefined;
+  switch (mode) {
+    case 'disable':
+    case 'prefer': // node-postgres cannot fall back from TLS to plaintext; 'prefer' means plaintext here.
+      return false;
+    case 'require':
+      return { rejectUnauthorized: false };
+    case 'verify-ca':
+      return { ca, rejectUnauthorized: true, checkServerIdentity: () => undefined };
+    case 'verify-full':
+      return { ca, rejectUnauthorized: true };
+    default:
+      throw new PlinthError('CONFIG_INVALID', `DATABASE_SSL_MODE: unsupported value`);
+  }
+}
+
+interface CreateDatabaseInput {
+  mode: 'embedded' | 'postgres';
+  location: string;
+  pool: pg.Pool;
+  readPool?: pg.Pool | undefined;
+  onClose: () => Promise<void>;
+}
+
+function createDatabase(input: CreateDatabaseInput): Database {
+  const { pool, readPool } = input;
+  let closed: Promise<void> | undefined;
+
+  async function transaction<T>(target: pg.Pool, begin: string, fn: (tx: Tx) => Promise<T>): Promise<T> {
+    let client: pg.PoolClient;
+    try {
+      client = await target.connect();
+    } catch (err) {
+      throw toPlinthError(err);
+    }
+    let broken: Error | undefined;
+    try {
+      await client.query(begin);
+      const result = await fn(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (err) {
+      try {
+        await client.query('ROLLBACK');
+      } catch (rollbackErr) {
+        broken = rollbackErr as Error; // connection is unusable: destroy it rather than return it to the pool
+      }
+      throw err instanceof PlinthError ? err : isPgError(err) ? toPlinthError(err) : err;
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  return {
+    mode: input.mode,
+    location: input.location,
+
+    withTenant(tenantId, fn, options = {}) {
+      if (!UUID.test(tenantId)) return Promise.reject(new PlinthError('TENANT_NOT_FOUND'));
+      const target = options.readOnly && readPool ? readPool : pool;
+      // One round trip: the tenant id is a validated UUID literal, never free text.
+      const begin = `BEGIN${options.readOnly ? ' READ ONLY' : ''}; SET LOCAL ROLE ${APP_ROLE}; SET LOCAL plinth.tenant_id = '${tenantId.toLowerCase()}'`;
+      return transaction(target, begin, fn);
+    },
+
+    withSystem(fn, options = {}) {
+      const target = options.readOnly && readPool ? readPool : pool;
+      return transaction(target, options.readOnly ? 'BEGIN READ ONLY' : 'BEGIN', fn);
+    },
+
+    async withConnection(fn) {
+      let client: pg.PoolClient;
+      try {
+        client = await pool.connect();
+      } catch (err) {
+        throw toPlinthError(err);
+      }
+      let broken: Error | undefined;
+      try {
+        return await fn(client);
+      } catch (err) {
+        if (isConnectionError(err)) broken = err as Error;
+        throw err;
+      } finally {
+        client.release(broken);
+      }
+    },
+
+    async ping() {
+      const started = performance.now();
+      try {
+        await pool.query('SELECT 1');
+      } catch (err) {
+        throw toPlinthError(err);
+      }
+      return performance.now() - started;
+    },
+
+    poolStats() {
+      return { total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount };
+    },
+
+    close() {
+      closed ??= (async () => {
+        try {
+          await Promise.all([pool.end(), readPool?.end()]);
+        } finally {
+          await input.onClose();
+        }
+      })();
+      return closed;
+    },
+  };
+}
+
+function isPgError(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && (/^[0-9A-Z]{5}$/.test(code) || code.startsWith('E'));
+}
+
+function isConnectionError(err: unknown): boolean {
+  return toPlinthError(err).is('DATABASE_UNAVAILABLE');
+}

@@ -1,0 +1,116 @@
+// The Fastify application: infrastructure plugins (errors, metrics, auth, OpenAPI) and one
+// routes file per domain. Built without listening, so tests drive it with `app.inject()`.
+import { randomUUID } from 'node:crypto';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import {
+  jsonSchemaTransform,
+  jsonSchemaTransformObject,
+  serializerCompiler,
+  validatorCompiler,
+  type ZodTypeProvider,
+} from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { Platform } from '../platform.js';
+import { VERSION } from '../version.js';
+import { authPlugin, bearerToken } from './plugins/auth.js';
+import { errorsPlugin } from './plugins/errors.js';
+import { metricsPlugin } from './plugins/metrics.js';
+import { adminRoutes } from './routes/admin.js';
+import { healthRoutes } from './routes/health.js';
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+export interface BuildAppOptions {
+  /** Serve /metrics on this app (false when METRICS_PORT serves it separately). */
+  metricsRoute?: boolean;
+  /** True once shutdown has begun: readiness turns red so load balancers stop sending traffic. */
+  isDraining?: () => boolean;
+  https?: { cert: Buffer; key: Buffer };
+}
+
+export async function buildApp(platform: Platform, options: BuildAppOptions = {}): Promise<FastifyInstance> {
+  const { config } = platform;
+  const app = Fastify({
+    loggerInstance: platform.logger as FastifyBaseLogger,
+    bodyLimit: config.server.bodyLimitBytes,
+    trustProxy: config.server.trustProxy,
+    requestTimeout: config.server.requestTimeoutMs,
+    return503OnClosing: true,
+    requestIdHeader: false,
+    genReqId: (req) => {
+      const incoming = req.headers['x-request-id'];
+      return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+    },
+    ...(options.https ? { https: options.https } : {}),
+  }).withTypeProvider<ZodTypeProvider>();
+
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  app.addHook('onRequest', (request, reply, done) => {
+    reply.header('x-request-id', request.id);
+    done();
+  });
+
+  await app.register(errorsPlugin);
+  await app.register(metricsPlugin, { metrics: platform.metrics });
+  await app.register(authPlugin, {
+    auth: platform.auth,
+    metrics: platform.metrics,
+    // API docs are credentialed like everything else unless the operator opens them.
+    isPublicPath: config.server.publicDocs ? (path: string) => path === '/openapi.json' || path === '/docs' || path.startsWith('/docs/') : () => false,
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Plinth API',
+        version: VERSION,
+        description: 'Platform API for autonomous AI agents and ML models. Authenticate with `Authorization: Bearer <API key>`.',
+      },
+      components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: 'A Plinth API key (plk_…).' } } },
+      security: [{ apiKey: [] }],
+    },
+    transform: jsonSchemaTransform,
+    transformObject: jsonSchemaTransformObject,
+  });
+  await app.register(swaggerUi, {
+    routePrefix: '/docs',
+    uiConfig: { docExpansion: 'list', persistAuthorization: true },
+  });
+
+  app.get('/openapi.json', { schema: { hide: true } }, () => app.swagger());
+
+  await app.register(healthRoutes, { platform, isDraining: options.isDraining ?? (() => false) });
+  await app.register(adminRoutes, { platform });
+
+  if (options.metricsRoute !== false) {
+    app.get('/metrics', { config: { public: true }, schema: { hide: true, response: { 200: z.string() } } }, async (request, reply) => {
+      await authorizeMetrics(platform, bearerToken(request));
+      reply.type(platform.metrics.registry.contentType);
+      return platform.metrics.registry.metrics();
+    });
+  }
+
+  return app;
+}
+
+/** /metrics accepts the METRICS_TOKEN (for Prometheus) or an admin API key. */
+export async function authorizeMetrics(platform: Platform, token: string | undefined): Promise<void> {
+  const expected = platform.config.metrics.token?.reveal();
+  if (expected && token && constantTimeEqual(token, expected)) return;
+  const principal = await platform.auth.authenticate(token);
+  platform.auth.requireScope(principal, 'admin');
+}
+
+function constantTimeEqual(a: string, b: string): boolean {
+  const ab = Buffer.from(a);
+  const bb = Buffer.from(b);
+  if (ab.length !== bb.length) return false;
+  let diff = 0;
+  for (let i = 0; i < ab.length; i++) diff |= ab[i]! ^ bb[i]!;
+  return diff === 0;
+}
+

@@ -1,0 +1,52 @@
+// Liveness (the process answers) and readiness (it can do useful work). No credentials.
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { Platform } from '../../platform.js';
+import { checkDatabase, checkMigrations, checkOptional } from '../../ops/dependencies.js';
+
+const dependency = z.object({
+  name: z.string(),
+  mode: z.enum(['embedded', 'external']),
+  required: z.boolean(),
+  ok: z.boolean(),
+  location: z.string().optional(),
+  latency_ms: z.number().optional(),
+  detail: z.string().optional(),
+  fix: z.string().optional(),
+});
+
+const readyBody = z.object({ status: z.enum(['ok', 'fail']), checks: z.array(dependency) });
+
+export const healthRoutes: FastifyPluginAsyncZod<{ platform: Platform; isDraining: () => boolean }> = async (app, { platform, isDraining }) => {
+  app.get(
+    '/livez',
+    {
+      config: { public: true },
+      schema: { tags: ['health'], summary: 'Liveness: the process is up.', response: { 200: z.object({ status: z.literal('ok') }) } },
+    },
+    () => ({ status: 'ok' as const }),
+  );
+
+  app.get(
+    '/readyz',
+    {
+      config: { public: true },
+      schema: {
+        tags: ['health'],
+        summary: 'Readiness: database reachable, migrations current, and the state of each dependency.',
+        response: { 200: readyBody, 503: readyBody },
+      },
+    },
+    async (_request, reply) => {
+      const [database, migrations, optional] = await Promise.all([
+        checkDatabase(platform.db),
+        checkMigrations(platform.db),
+        checkOptional(platform.config),
+      ]);
+      const checks = [database, migrations, ...optional];
+      if (isDraining()) checks.push({ name: 'server', mode: 'embedded', required: true, ok: false, detail: 'shutting down' });
+      const ok = checks.every((c) => c.ok || !c.required);
+      return reply.code(ok ? 200 : 503).send({ status: ok ? 'ok' : 'fail', checks });
+    },
+  );
+};

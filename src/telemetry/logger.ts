@@ -1,0 +1,68 @@
+// Structured JSON logs (pino). Credentials are redacted by path, and any string that looks
+// like a Plinth API key is scrubbed wherever it appears, as a second line of defence.
+import { pino, type Logger, type DestinationStream } from 'pino';
+
+export type { Logger };
+
+export const REDACT_PATHS = [
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'req.headers["x-api-key"]',
+  'headers.authorization',
+  'authorization',
+  '*.authorization',
+  'password',
+  '*.password',
+  'token',
+  '*.token',
+  'apiKey',
+  '*.apiKey',
+  'key',
+  '*.key',
+  'secret',
+  '*.secret',
+  'databaseUrl',
+  '*.databaseUrl',
+];
+
+/** Matches Plinth API keys (see auth/keys.ts) so they can be scrubbed from free text. */
+const API_KEY_PATTERN = /plk_[a-z0-9]{12}_[A-Za-z0-9_-]{20,}/g;
+
+export function scrubKeys(text: string): string {
+  return text.replace(API_KEY_PATTERN, 'plk_****');
+}
+
+export interface LoggerOptions {
+  level?: string;
+  destination?: DestinationStream;
+  name?: string;
+}
+
+export function createLogger(options: LoggerOptions = {}): Logger {
+  return pino(
+    {
+      name: options.name ?? 'plinth',
+      level: options.level ?? 'info',
+      redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+      base: { pid: process.pid },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
+      hooks: {
+        // Scrub key-shaped strings from messages; structured fields are covered by `redact`.
+        logMethod(args, method) {
+          const scrubbed = args.map((a) => (typeof a === 'string' ? scrubKeys(a) : a)) as typeof args;
+          method.apply(this, scrubbed);
+        },
+      },
+      serializers: {
+        err: (err: Error) => {
+          const s = pino.stdSerializers.err(err);
+          if (typeof s.message === 'string') s.message = scrubKeys(s.message);
+          if (typeof s.stack === 'string') s.stack = scrubKeys(s.stack);
+          return s;
+        },
+      },
+    },
+    options.destination,
+  );
+}
