@@ -21,7 +21,11 @@ function print(json: boolean, value: unknown, human: () => string): void {
 
 function table(rows: Array<Record<string, unknown>>, columns: string[]): string {
   if (rows.length === 0) return '(none)';
-  const cell = (v: unknown) => (v === null || v === undefined ? '-' : Array.isArray(v) ? v.join(',') : String(v));
+  const cell = (v: unknown): string => {
+    if (v === null || v === undefined) return '-';
+    if (Array.isArray(v)) return v.join(',');
+    return typeof v === 'string' ? v : JSON.stringify(v);
+  };
   const widths = columns.map((c) => Math.max(c.length, ...rows.map((r) => cell(r[c]).length)));
   const line = (vals: string[]) => vals.map((v, i) => v.padEnd(widths[i]!)).join('  ').trimEnd();
   return [line(columns.map((c) => c.toUpperCase())), ...rows.map((r) => line(columns.map((c) => cell(r[c]))))].join('\n');

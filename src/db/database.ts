@@ -103,7 +103,7 @@ function poolConfig(url: string, config: Config): pg.PoolConfig {
   const urlRootCert = parsed.searchParams.get('sslrootcert') ?? undefined;
   // TLS is configured from one place (below), not half from the URL and half from options.
   for (const k of ['sslmode', 'sslrootcert', 'sslcert', 'sslkey', 'ssl']) parsed.searchParams.delete(k);
-  const sslMode = db.sslMode ?? (urlSslMode as (typeof db.sslMode) | undefined) ?? 'prefer';
+  const sslMode = db.sslMode ?? (urlSslMode as typeof db.sslMode) ?? 'prefer';
   const caFile = db.caFile ?? urlRootCert;
   return {
     connectionString: parsed.toString(),

@@ -1,7 +1,7 @@
 // The Fastify application: infrastructure plugins (errors, metrics, auth, OpenAPI) and one
 // routes file per domain. Built without listening, so tests drive it with `app.inject()`.
 import { randomUUID } from 'node:crypto';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import {
@@ -32,12 +32,15 @@ export interface BuildAppOptions {
 
 export async function buildApp(platform: Platform, options: BuildAppOptions = {}): Promise<FastifyInstance> {
   const { config } = platform;
+  const logger: FastifyBaseLogger = platform.logger;
   const app = Fastify({
-    loggerInstance: platform.logger as FastifyBaseLogger,
+    loggerInstance: logger,
     bodyLimit: config.server.bodyLimitBytes,
     trustProxy: config.server.trustProxy,
     requestTimeout: config.server.requestTimeoutMs,
     return503OnClosing: true,
+    // One line per request, written below: path only (query strings may carry secrets), route, status, time.
+    logController: new LogController({ disableRequestLogging: true }),
     requestIdHeader: false,
     genReqId: (req) => {
       const incoming = req.headers['x-request-id'];
@@ -50,6 +53,21 @@ export async function buildApp(platform: Platform, options: BuildAppOptions = {}
   app.setSerializerCompiler(serializerCompiler);
   app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id);
+    done();
+  });
+  app.addHook('onResponse', (request, reply, done) => {
+    request.log.info(
+      {
+        method: request.method,
+        path: request.url.split('?')[0],
+        route: request.routeOptions.url,
+        status: reply.statusCode,
+        ms: Math.round(reply.elapsedTime * 100) / 100,
+        tenant: request.principal?.tenantName,
+        key_prefix: request.principal?.keyPrefix,
+      },
+      'request',
+    );
     done();
   });
 

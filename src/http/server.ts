@@ -21,6 +21,8 @@ export interface StartServerOptions {
   handleSignals?: boolean;
   /** Close the platform (database) after the server has drained (default true). */
   closePlatform?: boolean;
+  /** Add routes or hooks before listening (extensions, tests). */
+  configure?: (app: FastifyInstance) => void | Promise<void>;
 }
 
 export async function startServer(platform: Platform, options: StartServerOptions = {}): Promise<RunningServer> {
@@ -34,12 +36,14 @@ export async function startServer(platform: Platform, options: StartServerOption
     isDraining: () => draining,
     ...(https ? { https } : {}),
   });
+  await options.configure?.(app);
   const address = await app.listen({ host: config.server.host, port: config.server.port });
 
   let metricsApp: FastifyInstance | undefined;
   let metricsUrl: string | undefined;
   if (config.server.metricsPort !== undefined) {
-    metricsApp = Fastify({ loggerInstance: logger.child({ server: 'metrics' }) as FastifyBaseLogger });
+    const metricsLogger: FastifyBaseLogger = logger.child({ server: 'metrics' });
+    metricsApp = Fastify({ loggerInstance: metricsLogger });
     await metricsApp.register(errorsPlugin);
     metricsApp.get('/metrics', async (request, reply) => {
       const header = request.headers.authorization;

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, openSync, writeSync, closeSync, readFileSync, unlinkSync, existsSync, chmodSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { PlinthError } from '../../errors.js';
 import type { WorkerMessage } from './worker.js';
@@ -71,9 +71,12 @@ export async function startEmbeddedDatabase(options: StartEmbeddedOptions): Prom
 
   const here = fileURLToPath(import.meta.url);
   const workerFile = path.join(path.dirname(here), `worker${path.extname(here)}`);
-  const worker = new Worker(workerFile, {
-    workerData: { dataDir: path.join(dataDir, 'pglite'), socketPath, maxConnections: options.maxConnections },
-  });
+  const workerData = { dataDir: path.join(dataDir, 'pglite'), socketPath, maxConnections: options.maxConnections };
+  // Compiled builds run worker.js directly. From TypeScript sources (tests, `npm run plinth`) the
+  // worker registers the tsx loader first: loader hooks are per-thread.
+  const worker = workerFile.endsWith('.ts')
+    ? new Worker(`import('tsx/esm/api').then((m) => { m.register(); return import(${JSON.stringify(pathToFileURL(workerFile).href)}); })`, { eval: true, workerData })
+    : new Worker(workerFile, { workerData });
 
   try {
     await waitFor(worker, 'ready', options.startTimeoutMs ?? 120_000);

@@ -2,15 +2,25 @@
 
 -- The restricted role every tenant-scoped transaction switches to (SET LOCAL ROLE).
 -- It cannot log in; the connecting (owner) role must be able to switch into it.
+-- On managed PostgreSQL the owner is usually not a superuser: create the role beforehand with
+--   CREATE ROLE plinth_app NOLOGIN NOINHERIT; GRANT plinth_app TO <plinth user>;
 DO $$
 BEGIN
   IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'plinth_app') THEN
-    CREATE ROLE plinth_app NOLOGIN NOINHERIT;
+    BEGIN
+      CREATE ROLE plinth_app NOLOGIN NOINHERIT;
+    EXCEPTION WHEN insufficient_privilege THEN
+      RAISE EXCEPTION 'role plinth_app does not exist and % may not create it; as a superuser run: CREATE ROLE plinth_app NOLOGIN NOINHERIT; GRANT plinth_app TO %;',
+        current_user, quote_ident(current_user);
+    END;
   END IF;
-  IF NOT EXISTS (
-    SELECT 1 FROM pg_roles r WHERE r.rolname = current_user AND r.rolsuper
-  ) AND NOT pg_has_role(current_user, 'plinth_app', 'MEMBER') THEN
-    EXECUTE format('GRANT plinth_app TO %I', current_user);
+  IF NOT pg_has_role(current_user, 'plinth_app', 'MEMBER') THEN
+    BEGIN
+      EXECUTE format('GRANT plinth_app TO %I', current_user);
+    EXCEPTION WHEN insufficient_privilege THEN
+      RAISE EXCEPTION '% must be a member of role plinth_app; as a superuser run: GRANT plinth_app TO %;',
+        current_user, quote_ident(current_user);
+    END;
   END IF;
 END
 $$;

@@ -1,5 +1,5 @@
 // Identity, tenants, API keys and the audit log over HTTP. Thin: parse, call the auth service, shape.
-import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import type { FastifyPluginCallbackZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import {
   auditEntryOutput,
@@ -16,7 +16,7 @@ import { principalOf } from '../plugins/auth.js';
 
 const audit = (p: Principal, requestId: string) => ({ actor: p.actor, requestId });
 
-export const adminRoutes: FastifyPluginAsyncZod<{ platform: Platform }> = async (app, { platform }) => {
+export const adminRoutes: FastifyPluginCallbackZod<{ platform: Platform }> = (app, { platform }, done) => {
   const { auth } = platform;
 
   app.get(
@@ -119,4 +119,5 @@ export const adminRoutes: FastifyPluginAsyncZod<{ platform: Platform }> = async 
       return { entries, next_after: entries.length === request.query.limit && last ? last.id : null };
     },
   );
+  done();
 };

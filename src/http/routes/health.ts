@@ -1,5 +1,5 @@
 // Liveness (the process answers) and readiness (it can do useful work). No credentials.
-import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import type { FastifyPluginCallbackZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Platform } from '../../platform.js';
 import { checkDatabase, checkMigrations, checkOptional } from '../../ops/dependencies.js';
@@ -17,7 +17,7 @@ const dependency = z.object({
 
 const readyBody = z.object({ status: z.enum(['ok', 'fail']), checks: z.array(dependency) });
 
-export const healthRoutes: FastifyPluginAsyncZod<{ platform: Platform; isDraining: () => boolean }> = async (app, { platform, isDraining }) => {
+export const healthRoutes: FastifyPluginCallbackZod<{ platform: Platform; isDraining: () => boolean }> = (app, { platform, isDraining }, done) => {
   app.get(
     '/livez',
     {
@@ -49,4 +49,5 @@ export const healthRoutes: FastifyPluginAsyncZod<{ platform: Platform; isDrainin
       return reply.code(ok ? 200 : 503).send({ status: ok ? 'ok' : 'fail', checks });
     },
   );
+  done();
 };

@@ -1,0 +1,172 @@
+#!/usr/bin/env bash
+# Installs, starts and stops the real services the service tests run against, on loopback only.
+# Idempotent: `start` reuses what is installed and running.
+#
+#   scripts/services.sh start   # install if needed, start, print `export` lines
+#   scripts/services.sh env     # print the `export` lines for running services
+#   scripts/services.sh stop    # stop everything this script started
+#
+# PostgreSQL 16 with pgvector comes from the PyPI package `pgserver` (it ships the binaries).
+# PostgreSQL refuses to run as root, so when run as root the server runs as a dedicated
+# unprivileged user. Everything lives under $PLINTH_SERVICES_DIR (default /tmp/plinth-services).
+set -euo pipefail
+
+SERVICES_DIR="${PLINTH_SERVICES_DIR:-/tmp/plinth-services}"
+PG_PORT="${PLINTH_TEST_PG_PORT:-55432}"
+PG_USER_OS="plinth-pg"
+PGSERVER_VERSION="0.1.4"
+VENV="$SERVICES_DIR/venv"
+PG_DATA="$SERVICES_DIR/pg/data"
+PG_RUN="$SERVICES_DIR/pg/run"
+PG_LOG="$SERVICES_DIR/pg/postgres.log"
+PG_TLS="$SERVICES_DIR/pg/tls"
+# The pgserver build has no TLS support; TLS tests use Debian's PostgreSQL 15 on a second port.
+PG_TLS_PORT="${PLINTH_TEST_PG_TLS_PORT:-55433}"
+PG_TLS_DATA="$SERVICES_DIR/pg-tls/data"
+DEBIAN_PG_BIN="/usr/lib/postgresql/15/bin"
+
+log() { echo "[services] $*" >&2; }
+
+pg_bin() {
+  local base
+  base="$("$VENV/bin/python" -W ignore -c 'import pgserver, os; print(os.path.dirname(pgserver.__file__))')"
+  echo "$base/pginstall/bin"
+}
+
+as_pg_user() {
+  if [ "$(id -u)" = "0" ]; then
+    runuser -u "$PG_USER_OS" -- "$@"
+  else
+    "$@"
+  fi
+}
+
+install_postgres() {
+  mkdir -p "$SERVICES_DIR"
+  chmod 755 "$SERVICES_DIR"
+  if [ ! -x "$VENV/bin/python" ]; then
+    log "creating Python virtualenv in $VENV"
+    python3 -m venv "$VENV"
+  fi
+  if ! "$VENV/bin/python" -c 'import pgserver' 2>/dev/null; then
+    log "installing pgserver==$PGSERVER_VERSION (PostgreSQL 16 + pgvector)"
+    "$VENV/bin/pip" install --quiet --disable-pip-version-check "pgserver==$PGSERVER_VERSION"
+  fi
+  chmod -R a+rX "$VENV"
+  if [ "$(id -u)" = "0" ] && ! id "$PG_USER_OS" >/dev/null 2>&1; then
+    log "creating system user $PG_USER_OS to run PostgreSQL"
+    useradd --system --no-create-home --shell /usr/sbin/nologin "$PG_USER_OS"
+  fi
+}
+
+start_postgres() {
+  install_postgres
+  local bin
+  bin="$(pg_bin)"
+  mkdir -p "$SERVICES_DIR/pg" "$PG_RUN"
+  if [ "$(id -u)" = "0" ]; then chown -R "$PG_USER_OS" "$SERVICES_DIR/pg"; fi
+  if [ ! -f "$PG_DATA/PG_VERSION" ]; then
+    log "initialising PostgreSQL data directory"
+    as_pg_user "$bin/initdb" -D "$PG_DATA" -U postgres --auth=trust --encoding=UTF8 --locale=C >/dev/null
+  fi
+  if as_pg_user "$bin/pg_ctl" -D "$PG_DATA" status >/dev/null 2>&1; then
+    log "PostgreSQL already running on 127.0.0.1:$PG_PORT"
+  else
+    log "starting PostgreSQL on 127.0.0.1:$PG_PORT"
+    as_pg_user "$bin/pg_ctl" -D "$PG_DATA" -l "$PG_LOG" -w -t 60 \
+      -o "-h 127.0.0.1 -p $PG_PORT -k $PG_RUN -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200 -c shared_buffers=256MB" start >/dev/null
+  fi
+  # A non-superuser owner, as in production: row-level security applies to it once it switches
+  # to plinth_app, and it cannot bypass policies by being superuser.
+  "$bin/psql" -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres -v ON_ERROR_STOP=1 -q <<'SQL' >/dev/null
+DO $$ BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'plinth') THEN
+    CREATE ROLE plinth LOGIN PASSWORD 'plinth' CREATEDB NOSUPERUSER;
+  END IF;
+  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'plinth_app') THEN
+    CREATE ROLE plinth_app NOLOGIN NOINHERIT;
+  END IF;
+END $$;
+GRANT plinth_app TO plinth;
+SQL
+}
+
+# A local CA and a server certificate for "localhost" (not for 127.0.0.1), so tests can check
+# that sslmode=verify-full verifies the host name as well as the chain.
+make_tls() {
+  if [ -f "$PG_TLS/server.crt" ]; then return; fi
+  mkdir -p "$PG_TLS"
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 30 \
+    -subj "/CN=plinth-test-ca" -keyout "$PG_TLS/ca.key" -out "$PG_TLS/ca.crt" 2>/dev/null
+  openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj "/CN=localhost" \
+    -keyout "$PG_TLS/server.key" -out "$PG_TLS/server.csr" 2>/dev/null
+  printf 'subjectAltName=DNS:localhost\n' >"$PG_TLS/ext.cnf"
+  openssl x509 -req -in "$PG_TLS/server.csr" -CA "$PG_TLS/ca.crt" -CAkey "$PG_TLS/ca.key" -CAcreateserial \
+    -days 30 -extfile "$PG_TLS/ext.cnf" -out "$PG_TLS/server.crt" 2>/dev/null
+  chmod 600 "$PG_TLS/server.key" "$PG_TLS/ca.key"
+  chmod 644 "$PG_TLS/ca.crt" "$PG_TLS/server.crt"
+  if [ "$(id -u)" = "0" ]; then chown -R "$PG_USER_OS" "$PG_TLS"; fi
+}
+
+start_postgres_tls() {
+  if [ ! -x "$DEBIAN_PG_BIN/postgres" ]; then
+    log "installing Debian's postgresql-15 (for TLS tests)"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-15 >/dev/null
+  fi
+  make_tls
+  mkdir -p "$SERVICES_DIR/pg-tls"
+  if [ "$(id -u)" = "0" ]; then chown -R "$PG_USER_OS" "$SERVICES_DIR/pg-tls"; fi
+  if [ ! -f "$PG_TLS_DATA/PG_VERSION" ]; then
+    as_pg_user "$DEBIAN_PG_BIN/initdb" -D "$PG_TLS_DATA" -U postgres --auth=trust --encoding=UTF8 --locale=C >/dev/null
+  fi
+  if as_pg_user "$DEBIAN_PG_BIN/pg_ctl" -D "$PG_TLS_DATA" status >/dev/null 2>&1; then
+    log "PostgreSQL (TLS) already running on 127.0.0.1:$PG_TLS_PORT"
+  else
+    log "starting PostgreSQL with TLS on 127.0.0.1:$PG_TLS_PORT"
+    as_pg_user "$DEBIAN_PG_BIN/pg_ctl" -D "$PG_TLS_DATA" -l "$SERVICES_DIR/pg-tls/postgres.log" -w -t 60 \
+      -o "-h 127.0.0.1 -p $PG_TLS_PORT -k $PG_RUN -c fsync=off -c ssl=on -c ssl_cert_file=$PG_TLS/server.crt -c ssl_key_file=$PG_TLS/server.key" start >/dev/null
+  fi
+  "$DEBIAN_PG_BIN/psql" -h 127.0.0.1 -p "$PG_TLS_PORT" -U postgres -d postgres -q -v ON_ERROR_STOP=1 \
+    -c "DO \$\$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'plinth') THEN CREATE ROLE plinth LOGIN PASSWORD 'plinth'; END IF; END \$\$;" >/dev/null
+}
+
+stop_postgres() {
+  if [ -f "$PG_TLS_DATA/PG_VERSION" ] && as_pg_user "$DEBIAN_PG_BIN/pg_ctl" -D "$PG_TLS_DATA" status >/dev/null 2>&1; then
+    log "stopping PostgreSQL (TLS)"
+    as_pg_user "$DEBIAN_PG_BIN/pg_ctl" -D "$PG_TLS_DATA" -m fast -w stop >/dev/null
+  fi
+  if [ -x "$VENV/bin/python" ] && [ -f "$PG_DATA/PG_VERSION" ]; then
+    local bin
+    bin="$(pg_bin)"
+    if as_pg_user "$bin/pg_ctl" -D "$PG_DATA" status >/dev/null 2>&1; then
+      log "stopping PostgreSQL"
+      as_pg_user "$bin/pg_ctl" -D "$PG_DATA" -m fast -w stop >/dev/null
+    fi
+  fi
+}
+
+print_env() {
+  echo "export PLINTH_TEST_PG_ADMIN_URL=postgres://postgres@127.0.0.1:$PG_PORT/postgres"
+  echo "export PLINTH_TEST_PG_URL=postgres://plinth:plinth@127.0.0.1:$PG_PORT/postgres"
+  echo "export PLINTH_TEST_PG_BIN=$(pg_bin)"
+  echo "export PLINTH_TEST_PG_TLS_PORT=$PG_TLS_PORT"
+  echo "export PLINTH_TEST_PG_TLS_CA=$PG_TLS/ca.crt"
+}
+
+case "${1:-}" in
+  start)
+    start_postgres
+    start_postgres_tls
+    print_env
+    ;;
+  env)
+    print_env
+    ;;
+  stop)
+    stop_postgres
+    ;;
+  *)
+    echo "usage: $0 start|env|stop" >&2
+    exit 64
+    ;;
+esac

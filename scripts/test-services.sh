@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Runs the integration suites against real servers (PostgreSQL 16 + pgvector from PyPI
+# `pgserver`), plus the service-only tests. Starts the services, and stops them afterwards.
+# Never skips: if a service cannot start, this fails.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+started=0
+cleanup() { if [ "$started" = 1 ] && [ "${PLINTH_KEEP_SERVICES:-0}" != 1 ]; then bash scripts/services.sh stop || true; fi; }
+trap cleanup EXIT
+
+env_lines="$(bash scripts/services.sh start)"
+started=1
+eval "$env_lines"
+: "${PLINTH_TEST_PG_URL:?services did not start: PLINTH_TEST_PG_URL is unset}"
+export PLINTH_TEST_PG_URL PLINTH_TEST_PG_ADMIN_URL PLINTH_TEST_PG_BIN PLINTH_TEST_PG_TLS_PORT PLINTH_TEST_PG_TLS_CA
+
+node --import tsx --test --test-reporter=spec test/integration/*.test.ts test/services/*.test.ts
