@@ -50,6 +50,7 @@ describe(`server (${ADAPTER})`, () => {
       const results = await Promise.all(inflight);
       assert.deepEqual(results.map((r) => r.status), [200, 200, 200, 200, 200]);
       await closing;
+      assert.ok(!t.logs.text().includes('drain timeout reached'), 'drained without waiting for the timeout');
       await assert.rejects(fetch(`${server.url}/livez`));
       await assert.rejects(t.platform.db.ping(), 'database closed after drain');
     } finally {
