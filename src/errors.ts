@@ -22,6 +22,13 @@ export const ERRORS = {
   TENANT_EXISTS: { status: 409, title: 'A tenant with this name already exists.' },
   KEY_NOT_FOUND: { status: 404, title: 'No such API key.' },
   INVALID_SCOPE: { status: 400, title: 'Unknown scope.' },
+  EMBEDDING_INPUT_INVALID: { status: 400, title: 'The text to embed is empty or too long.' },
+  EMBEDDING_FAILED: { status: 502, title: 'The embedding provider returned an error or an invalid answer.' },
+  EMBEDDING_UNAVAILABLE: { status: 503, title: 'The embedding provider is unavailable.' },
+  UNSUPPORTED_DOCUMENT_TYPE: { status: 415, title: 'Unsupported document type.' },
+  INVALID_DOCUMENT: { status: 422, title: 'The document cannot be read.' },
+  ORIGIN_NOT_ALLOWED: { status: 403, title: 'The request origin is not allowed.' },
+  TOKEN_ISSUER_UNAVAILABLE: { status: 503, title: 'The signing keys of the token issuer cannot be fetched.' },
 } as const satisfies Record<string, { status: number; title: string }>;
 
 export type ErrorName = keyof typeof ERRORS;

@@ -3,6 +3,10 @@
 import type { Config } from './config/index.js';
 import { createAuthService, type AuthService } from './auth/index.js';
 import { migrate, openDatabase, type Database } from './db/index.js';
+import { createEmbedder, type Embedder } from './embeddings/index.js';
+import { createDocumentService, type DocumentService } from './memory/documents.js';
+import { createRightsService, type RightsService } from './memory/rights.js';
+import { createMemoryService, type MemoryService } from './memory/service.js';
 import { createLogger, type Logger } from './telemetry/logger.js';
 import { createMetrics, type Metrics } from './telemetry/metrics.js';
 
@@ -12,6 +16,12 @@ export interface Platform {
   metrics: Metrics;
   db: Database;
   auth: AuthService;
+  embedder: Embedder;
+  memory: MemoryService;
+  documents: DocumentService;
+  rights: RightsService;
+  /** Refresh pull-style gauges and render the Prometheus exposition. */
+  collectMetrics(): Promise<string>;
   /** Close everything this platform opened. Safe to call twice. */
   close(): Promise<void>;
 }
@@ -43,6 +53,10 @@ export async function startPlatform(config: Config, options: StartPlatformOption
         logger.info({ tenant: boot.tenant.name, key_file: boot.keyFile }, `created tenant "default" and an admin key; the key is in ${boot.keyFile}`);
       }
     }
+    const embedder = await createEmbedder(config, logger);
+    const memory = await createMemoryService({ db, embedder, audit: auth.recordAudit, logger });
+    const documents = createDocumentService({ db, embedder, space: memory.space, audit: auth.recordAudit, maxBytes: config.server.documentMaxBytes });
+    const rights = createRightsService({ db, audit: auth.recordAudit });
     let closed: Promise<void> | undefined;
     return {
       config,
@@ -50,8 +64,25 @@ export async function startPlatform(config: Config, options: StartPlatformOption
       metrics,
       db,
       auth,
+      embedder,
+      memory,
+      documents,
+      rights,
+      collectMetrics() {
+        const pool = db.poolStats();
+        metrics.dbPool.set({ state: 'total' }, pool.total);
+        metrics.dbPool.set({ state: 'idle' }, pool.idle);
+        metrics.dbPool.set({ state: 'waiting' }, pool.waiting);
+        return metrics.registry.metrics();
+      },
       close() {
-        closed ??= db.close();
+        closed ??= (async () => {
+          try {
+            await embedder.close();
+          } finally {
+            await db.close();
+          }
+        })();
         return closed;
       },
     };

@@ -167,8 +167,8 @@ export function createAuthService(deps: AuthServiceDeps) {
       const key = await db.withTenant(tenantId, async (tx) => {
         const revoked = await store.revokeKey(tx, tenantId, idOrPrefix);
         if (!revoked) throw new PlinthError('KEY_NOT_FOUND', `No key "${idOrPrefix}" in this tenant.`);
-        await recordAudit(tx, tenantId, audit, 'key.revoked', revoked.prefix);
-        return revoked;
+        if (revoked.changed) await recordAudit(tx, tenantId, audit, 'key.revoked', revoked.key.prefix);
+        return revoked.key;
       });
       cache.delete(key.prefix);
       return key;

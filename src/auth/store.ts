@@ -93,15 +93,20 @@ export async function listKeys(tx: Tx, tenantId: string): Promise<KeyRecord[]> {
   return res.rows.map(toKey);
 }
 
-/** Revoke by id or prefix. Returns the key (already-revoked keys are returned unchanged). */
-export async function revokeKey(tx: Tx, tenantId: string, idOrPrefix: string): Promise<KeyRecord | undefined> {
-  const res = await tx.query<KeyRow>(
-    `UPDATE api_keys SET revoked_at = coalesce(revoked_at, now())
-     WHERE tenant_id = $1 AND (prefix = $2 OR id::text = $2)
-     RETURNING ${KEY_COLUMNS}`,
+/** Revoke by id or prefix. `changed` is false when the key was already revoked (returned unchanged). */
+export async function revokeKey(tx: Tx, tenantId: string, idOrPrefix: string): Promise<{ key: KeyRecord; changed: boolean } | undefined> {
+  const res = await tx.query<KeyRow & { changed: boolean }>(
+    `WITH target AS (
+       SELECT id, revoked_at IS NULL AS changed FROM api_keys
+        WHERE tenant_id = $1 AND (prefix = $2 OR id::text = $2) FOR UPDATE
+     )
+     UPDATE api_keys k SET revoked_at = coalesce(k.revoked_at, now())
+       FROM target WHERE k.id = target.id
+     RETURNING ${KEY_COLUMNS.split(', ').map((c) => `k.${c}`).join(', ')}, target.changed`,
     [tenantId, idOrPrefix],
   );
-  return res.rows[0] ? toKey(res.rows[0]) : undefined;
+  const row = res.rows[0];
+  return row ? { key: toKey(row), changed: row.changed } : undefined;
 }
 
 export interface KeyLookupRow {

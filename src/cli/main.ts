@@ -9,6 +9,9 @@ import { migrate, migrationStatus, openDatabase } from '../db/index.js';
 import { PlinthError, toPlinthError } from '../errors.js';
 import { startServer } from '../http/server.js';
 import { runDoctor } from '../ops/doctor.js';
+import { registerMemoryCommands } from './memory.js';
+import { runStdioServer } from '../mcp/stdio.js';
+import { readFileSync } from 'node:fs';
 import { startPlatform, type Platform } from '../platform.js';
 import { createLogger } from '../telemetry/logger.js';
 import { VERSION } from '../version.js';
@@ -171,6 +174,28 @@ export function buildCli(): Command {
         print(Boolean(opts.json), k, () => `revoked ${k.prefix} (${k.name})`);
       }),
     );
+
+  registerMemoryCommands(program, withPlatform, print);
+
+  program
+    .command('mcp')
+    .description('serve MCP over stdio for a local agent host (key from PLINTH_API_KEY or --key-file)')
+    .option('--key-file <path>', 'file holding the API key')
+    .action(async (opts: { keyFile?: string }) => {
+      const key = opts.keyFile ? readFileSync(opts.keyFile, 'utf8') : process.env.PLINTH_API_KEY;
+      if (!key?.trim()) throw new PlinthError('UNAUTHENTICATED', 'Give an API key in PLINTH_API_KEY or with --key-file.');
+      const config = loadConfig();
+      // stdout is the protocol channel: every log line goes to stderr.
+      const logger = createLogger({ level: config.log.level, destination: pino.destination(2) });
+      const platform = await startPlatform(config, { logger, allowAttach: true });
+      try {
+        const server = await runStdioServer(platform, key);
+        await server.closed;
+        await server.close();
+      } finally {
+        await platform.close();
+      }
+    });
 
   program
     .command('doctor')

@@ -70,6 +70,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
         // A verifying mode without a CA would silently fall back to the system store; say so explicitly instead.
         if (!config.database.caFile) problems.push(`DATABASE_CA_FILE (database.caFile): required when DATABASE_SSL_MODE is ${config.database.sslMode}`);
       }
+      if (config.database.readUrl && !config.database.url) problems.push('DATABASE_READ_URL (database.readUrl): needs DATABASE_URL as well');
       if (problems.length === 0) return deepFreeze(config);
     } else {
       problems.push(...formatIssues(result.error.issues));

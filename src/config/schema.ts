@@ -29,6 +29,27 @@ const secretUrl = (protocols: string[]) => urlString(protocols).transform((v) =>
 
 export const SSL_MODES = ['disable', 'prefer', 'require', 'verify-ca', 'verify-full'] as const;
 
+/** Comma-separated (env) or listed (YAML) browser origins, normalised to `scheme://host[:port]`. */
+const originList = z
+  .union([z.array(z.string()), z.string().transform((v) => v.split(','))])
+  .transform((list) => list.map((o) => o.trim()).filter((o) => o !== ''))
+  .refine((list) => list.every((o) => /^https?:\/\/[^/]/.test(o) && URL.canParse(o)), { message: 'each entry must be an http(s) origin, e.g. https://app.example.com' })
+  .transform((list) => list.map((o) => new URL(o).origin));
+
+/** Token issuers must be reached over TLS; plain http is accepted for loopback (local issuers, tests). */
+const loopbackOrHttps = z.string().refine(
+  (v) => {
+    try {
+      const u = new URL(v);
+      return u.protocol === 'https:' || (u.protocol === 'http:' && ['127.0.0.1', 'localhost', '[::1]'].includes(u.hostname));
+    } catch {
+      return false;
+    }
+  },
+  { message: 'must be an https URL (http only for a loopback host)' },
+);
+export const EMBEDDING_PROVIDERS = ['auto', 'ollama', 'openai', 'local', 'hashing'] as const;
+
 export const configSchema = z
   .object({
     dataDir: z.string().min(1).default('./.plinth'),
@@ -38,7 +59,9 @@ export const configSchema = z
         port: port.default(7070),
         metricsPort: port.optional(),
         bodyLimitBytes: z.coerce.number().int().min(1024).max(256 * 1024 * 1024).default(1024 * 1024),
+        documentMaxBytes: z.coerce.number().int().min(1024).max(256 * 1024 * 1024).default(20 * 1024 * 1024),
         shutdownTimeoutMs: z.coerce.number().int().min(0).max(600_000).default(10_000),
+        shutdownDelayMs: z.coerce.number().int().min(0).max(600_000).default(0),
         requestTimeoutMs: z.coerce.number().int().min(0).max(3_600_000).default(120_000),
         publicDocs: bool.default(false),
         trustProxy: bool.default(false),
@@ -92,6 +115,48 @@ export const configSchema = z
       .object({ trackingUri: urlString(['http:', 'https:']).optional() })
       .strict()
       .prefault({}),
+    mcp: z
+      .object({
+        publicUrl: urlString(['http:', 'https:'])
+          .transform((v) => v.replace(/\/+$/, ''))
+          .optional(),
+        allowedOrigins: originList.default([]),
+      })
+      .strict()
+      .prefault({}),
+    oauth: z
+      .object({
+        issuer: loopbackOrHttps.optional(),
+        audience: z.string().min(1).optional(),
+        jwksUrl: loopbackOrHttps.optional(),
+        tenantClaim: z.string().min(1).default('plinth_tenant'),
+      })
+      .strict()
+      .prefault({})
+      .refine((o) => (o.issuer === undefined) === (o.jwksUrl === undefined), {
+        message: 'OAUTH_ISSUER and OAUTH_JWKS_URL must be set together',
+        path: ['jwksUrl'],
+      }),
+    openai: z
+      .object({
+        baseUrl: urlString(['http:', 'https:']).optional(),
+        apiKey: secret.optional(),
+      })
+      .strict()
+      .prefault({}),
+    embeddings: z
+      .object({
+        provider: z.enum(EMBEDDING_PROVIDERS).default('auto'),
+        model: z.string().min(1).optional(),
+        dimensions: z.coerce.number().int().min(2).max(16_000).optional(),
+        localModelDir: z.string().min(1).optional(),
+        batchSize: z.coerce.number().int().min(1).max(2048).default(32),
+        timeoutMs: z.coerce.number().int().min(100).max(600_000).default(60_000),
+        retries: z.coerce.number().int().min(0).max(10).default(2),
+        maxInputChars: z.coerce.number().int().min(1).max(10_000_000).default(32_768),
+      })
+      .strict()
+      .prefault({}),
   })
   .strict();
 
@@ -107,6 +172,8 @@ export const ENV_VARS: ReadonlyArray<{ name: string; path: string; secret?: bool
   { name: 'PLINTH_PORT', path: 'server.port', doc: 'HTTP(S) port.' },
   { name: 'METRICS_PORT', path: 'server.metricsPort', doc: 'Serve /metrics on this separate port.' },
   { name: 'PLINTH_BODY_LIMIT', path: 'server.bodyLimitBytes', doc: 'Largest accepted request body, in bytes.' },
+  { name: 'PLINTH_DOCUMENT_MAX_BYTES', path: 'server.documentMaxBytes', doc: 'Largest document accepted for ingestion, in bytes.' },
+  { name: 'PLINTH_SHUTDOWN_DELAY_MS', path: 'server.shutdownDelayMs', doc: 'On SIGTERM, keep serving with readiness red for this long before closing the listener.' },
   { name: 'PLINTH_SHUTDOWN_TIMEOUT_MS', path: 'server.shutdownTimeoutMs', doc: 'How long to drain in-flight requests on SIGTERM.' },
   { name: 'PLINTH_REQUEST_TIMEOUT_MS', path: 'server.requestTimeoutMs', doc: 'Upper bound for one request.' },
   { name: 'PLINTH_PUBLIC_DOCS', path: 'server.publicDocs', doc: 'Serve /docs and /openapi.json without credentials.' },
@@ -126,7 +193,23 @@ export const ENV_VARS: ReadonlyArray<{ name: string; path: string; secret?: bool
   { name: 'REDIS_URL', path: 'redis.url', secret: true, doc: 'Redis URL; unset means in-process cache and limits.' },
   { name: 'OLLAMA_URL', path: 'ollama.url', doc: 'Ollama base URL.' },
   { name: 'MLFLOW_TRACKING_URI', path: 'mlflow.trackingUri', doc: 'MLflow tracking server; unset means the built-in registry.' },
+  { name: 'PLINTH_PUBLIC_URL', path: 'mcp.publicUrl', doc: 'External base URL of this server (as clients reach it); advertised in OAuth protected-resource metadata.' },
+  { name: 'MCP_ALLOWED_ORIGINS', path: 'mcp.allowedOrigins', doc: 'Comma-separated browser origins allowed to call /mcp (loopback same-origin is always allowed).' },
+  { name: 'OAUTH_ISSUER', path: 'oauth.issuer', doc: 'Issuer (iss) of OAuth 2.1 bearer JWTs accepted besides API keys; enables JWT validation.' },
+  { name: 'OAUTH_AUDIENCE', path: 'oauth.audience', doc: 'Required audience (aud) of bearer JWTs; defaults to PLINTH_PUBLIC_URL.' },
+  { name: 'OAUTH_JWKS_URL', path: 'oauth.jwksUrl', doc: "The issuer's JSON Web Key Set URL (signing keys)." },
+  { name: 'OAUTH_TENANT_CLAIM', path: 'oauth.tenantClaim', doc: 'JWT claim naming the tenant (name or id).' },
+  { name: 'OPENAI_BASE_URL', path: 'openai.baseUrl', doc: 'OpenAI-compatible API base URL, including the version path (e.g. https://api.openai.com/v1).' },
+  { name: 'OPENAI_API_KEY', path: 'openai.apiKey', secret: true, doc: 'Bearer key for OPENAI_BASE_URL (optional for servers without auth).' },
+  { name: 'EMBEDDINGS_PROVIDER', path: 'embeddings.provider', doc: 'auto | ollama | openai | local | hashing; auto picks the first configured, hashing last.' },
+  { name: 'EMBEDDINGS_MODEL', path: 'embeddings.model', doc: 'Embedding model name (provider default when unset).' },
+  { name: 'EMBEDDINGS_DIMENSIONS', path: 'embeddings.dimensions', doc: 'Vector size; unset means asked of the model by one probe call at start.' },
+  { name: 'EMBEDDINGS_LOCAL_MODEL_DIR', path: 'embeddings.localModelDir', doc: 'Directory with a sentence-embedding ONNX model and tokenizer.json for the local provider.' },
+  { name: 'EMBEDDINGS_BATCH_SIZE', path: 'embeddings.batchSize', doc: 'Texts per upstream request.' },
+  { name: 'EMBEDDINGS_TIMEOUT_MS', path: 'embeddings.timeoutMs', doc: 'Timeout for one upstream embedding request.' },
+  { name: 'EMBEDDINGS_RETRIES', path: 'embeddings.retries', doc: 'Retries of an upstream request that failed with 429, 5xx or a network error.' },
+  { name: 'EMBEDDINGS_MAX_INPUT_CHARS', path: 'embeddings.maxInputChars', doc: 'Longest text accepted for embedding, in characters.' },
 ];
 
 /** Environment variables that Plinth reads but that are not settings. */
-export const META_ENV_VARS = new Set(['PLINTH_CONFIG']);
+export const META_ENV_VARS = new Set(['PLINTH_CONFIG', 'PLINTH_API_KEY']);

@@ -24,6 +24,20 @@ export interface Tx {
 export interface TxOptions {
   /** Run on the read replica when one is configured, in a READ ONLY transaction. */
   readOnly?: boolean;
+  /** Numeric settings for this transaction only (SET LOCAL), e.g. { 'hnsw.ef_search': 100 }. */
+  settings?: Readonly<Record<string, number>>;
+}
+
+const SETTING_NAME = /^[a-z_]+(\.[a-z_]+)?$/;
+
+function localSettings(settings: Readonly<Record<string, number>> | undefined): string {
+  let sql = '';
+  for (const [name, value] of Object.entries(settings ?? {})) {
+    // Names and values are code-supplied, but are still checked before they are written into SQL.
+    if (!SETTING_NAME.test(name) || !Number.isFinite(value)) throw new PlinthError('INTERNAL', `invalid setting ${name}`);
+    sql += `; SET LOCAL ${name} = ${value}`;
+  }
+  return sql;
 }
 
 export interface PoolStats {
@@ -105,6 +119,10 @@ function poolConfig(url: string, config: Config): pg.PoolConfig {
   for (const k of ['sslmode', 'sslrootcert', 'sslcert', 'sslkey', 'ssl']) parsed.searchParams.delete(k);
   const sslMode = db.sslMode ?? (urlSslMode as typeof db.sslMode) ?? 'prefer';
   const caFile = db.caFile ?? urlRootCert;
+  if ((sslMode === 'verify-full' || sslMode === 'verify-ca') && !caFile) {
+    // Never fall back silently to the system trust store for a verifying mode.
+    throw new PlinthError('CONFIG_INVALID', `DATABASE_SSL_MODE ${sslMode} needs DATABASE_CA_FILE (or sslrootcert in the URL).`);
+  }
   return {
     connectionString: parsed.toString(),
     max: db.poolMax,
@@ -179,13 +197,13 @@ function createDatabase(input: CreateDatabaseInput): Database {
       if (!UUID.test(tenantId)) return Promise.reject(new PlinthError('TENANT_NOT_FOUND'));
       const target = options.readOnly && readPool ? readPool : pool;
       // One round trip: the tenant id is a validated UUID literal, never free text.
-      const begin = `BEGIN${options.readOnly ? ' READ ONLY' : ''}; SET LOCAL ROLE ${APP_ROLE}; SET LOCAL plinth.tenant_id = '${tenantId.toLowerCase()}'`;
+      const begin = `BEGIN${options.readOnly ? ' READ ONLY' : ''}; SET LOCAL ROLE ${APP_ROLE}; SET LOCAL plinth.tenant_id = '${tenantId.toLowerCase()}'${localSettings(options.settings)}`;
       return transaction(target, begin, fn);
     },
 
     withSystem(fn, options = {}) {
       const target = options.readOnly && readPool ? readPool : pool;
-      return transaction(target, options.readOnly ? 'BEGIN READ ONLY' : 'BEGIN', fn);
+      return transaction(target, `${options.readOnly ? 'BEGIN READ ONLY' : 'BEGIN'}${localSettings(options.settings)}`, fn);
     },
 
     async withConnection(fn) {

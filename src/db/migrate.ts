@@ -125,6 +125,15 @@ export async function migrate(db: Database, options: MigrateOptions = {}): Promi
         options.logger?.info({ version: m.version, migration: m.name }, 'applying migration');
         try {
           await client.query('BEGIN');
+          // Re-check inside the transaction. Across PostgreSQL sessions the advisory lock already
+          // serialises migrators; the embedded database has a single session for every connection
+          // (the lock is re-entrant there) but runs one transaction at a time, so this check is what
+          // keeps two local migrators from applying the same file.
+          const done = await client.query('SELECT 1 FROM plinth_schema_migrations WHERE version = $1', [m.version]);
+          if (done.rowCount) {
+            await client.query('ROLLBACK');
+            continue;
+          }
           await client.query(m.sql);
           await client.query('INSERT INTO plinth_schema_migrations (version, name, checksum) VALUES ($1, $2, $3)', [m.version, m.name, m.checksum]);
           await client.query('COMMIT');

@@ -1,7 +1,8 @@
 // The Fastify application: infrastructure plugins (errors, metrics, auth, OpenAPI) and one
 // routes file per domain. Built without listening, so tests drive it with `app.inject()`.
 import { randomUUID } from 'node:crypto';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
+import { AuthenticationError } from '../auth/index.js';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import {
@@ -13,12 +14,16 @@ import {
 } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Platform } from '../platform.js';
+import { PlinthError } from '../errors.js';
 import { VERSION } from '../version.js';
 import { authPlugin, bearerToken } from './plugins/auth.js';
 import { errorsPlugin } from './plugins/errors.js';
 import { metricsPlugin } from './plugins/metrics.js';
 import { adminRoutes } from './routes/admin.js';
 import { healthRoutes } from './routes/health.js';
+import { documentRoutes } from './routes/documents.js';
+import { mcpRoutes } from './routes/mcp.js';
+import { memoryRoutes } from './routes/memory.js';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -38,7 +43,8 @@ export async function buildApp(platform: Platform, options: BuildAppOptions = {}
     bodyLimit: config.server.bodyLimitBytes,
     trustProxy: config.server.trustProxy,
     requestTimeout: config.server.requestTimeoutMs,
-    return503OnClosing: true,
+    // While draining, requests on kept-alive connections get a problem+json 503 (hook below).
+    return503OnClosing: false,
     // One line per request, written below: path only (query strings may carry secrets), route, status, time.
     logController: new LogController({ disableRequestLogging: true }),
     requestIdHeader: false,
@@ -56,6 +62,14 @@ export async function buildApp(platform: Platform, options: BuildAppOptions = {}
     done();
   });
   const isDraining = options.isDraining ?? (() => false);
+  app.addHook('onRequest', (request, _reply, done) => {
+    // Readiness still answers (red) so load balancers see why; everything else is refused.
+    if (isDraining() && request.routeOptions.url !== '/readyz' && request.routeOptions.url !== '/livez') {
+      done(new PlinthError('SHUTTING_DOWN'));
+      return;
+    }
+    done();
+  });
   app.addHook('onSend', (_request, reply, payload, done) => {
     // While draining, finish each in-flight request and close its keep-alive connection, so the
     // server can stop as soon as the last response is out instead of waiting for idle sockets.
@@ -110,12 +124,20 @@ export async function buildApp(platform: Platform, options: BuildAppOptions = {}
 
   await app.register(healthRoutes, { platform, isDraining });
   await app.register(adminRoutes, { platform });
+  await app.register(memoryRoutes, {
+    memory: platform.memory,
+    rights: platform.rights,
+    requireAdmin: (p) => platform.auth.requireScope(p, 'admin'),
+  });
+  // Base64 inflates binary documents by a third: allow for it on top of the document size limit.
+  await app.register(documentRoutes, { documents: platform.documents, bodyLimit: Math.ceil(config.server.documentMaxBytes * 1.4) + 65_536 });
+  await app.register(mcpRoutes, { platform });
 
   if (options.metricsRoute !== false) {
     app.get('/metrics', { config: { public: true }, schema: { hide: true, response: { 200: z.string() } } }, async (request, reply) => {
-      await authorizeMetrics(platform, bearerToken(request));
+      await authorizeMetrics(platform, bearerToken(request), reply);
       reply.type(platform.metrics.registry.contentType);
-      return platform.metrics.registry.metrics();
+      return platform.collectMetrics();
     });
   }
 
@@ -123,11 +145,19 @@ export async function buildApp(platform: Platform, options: BuildAppOptions = {}
 }
 
 /** /metrics accepts the METRICS_TOKEN (for Prometheus) or an admin API key. */
-export async function authorizeMetrics(platform: Platform, token: string | undefined): Promise<void> {
+export async function authorizeMetrics(platform: Platform, token: string | undefined, reply: FastifyReply): Promise<void> {
   const expected = platform.config.metrics.token?.reveal();
   if (expected && token && constantTimeEqual(token, expected)) return;
-  const principal = await platform.auth.authenticate(token);
-  platform.auth.requireScope(principal, 'admin');
+  try {
+    const principal = await platform.auth.authenticate(token);
+    platform.auth.requireScope(principal, 'admin');
+  } catch (err) {
+    if (err instanceof AuthenticationError) {
+      platform.metrics.authFailures.inc({ reason: err.reason });
+      reply.header('www-authenticate', 'Bearer realm="plinth"');
+    }
+    throw err;
+  }
 }
 
 function constantTimeEqual(a: string, b: string): boolean {

@@ -47,9 +47,9 @@ export async function startServer(platform: Platform, options: StartServerOption
     await metricsApp.register(errorsPlugin);
     metricsApp.get('/metrics', async (request, reply) => {
       const header = request.headers.authorization;
-      await authorizeMetrics(platform, header ? /^Bearer\s+(\S+)$/i.exec(header)?.[1] : undefined);
+      await authorizeMetrics(platform, header ? /^Bearer\s+(\S+)$/i.exec(header)?.[1] : undefined, reply);
       reply.type(platform.metrics.registry.contentType);
-      return platform.metrics.registry.metrics();
+      return platform.collectMetrics();
     });
     metricsUrl = await metricsApp.listen({ host: config.server.host, port: config.server.metricsPort });
   }
@@ -62,6 +62,12 @@ export async function startServer(platform: Platform, options: StartServerOption
     closing ??= (async () => {
       draining = true;
       stopWatching();
+      if (config.server.shutdownDelayMs > 0) {
+        // Readiness is red from now on; give load balancers time to stop routing here before the
+        // listener closes (Kubernetes removes the endpoint asynchronously).
+        logger.info({ delay_ms: config.server.shutdownDelayMs }, 'shutting down: readiness red, waiting before closing the listener');
+        await new Promise((r) => setTimeout(r, config.server.shutdownDelayMs));
+      }
       logger.info({ timeout_ms: config.server.shutdownTimeoutMs }, 'shutting down: draining in-flight requests');
       const drained = app.close().then(() => true);
       const timedOut = new Promise<false>((resolve) => {

@@ -49,6 +49,15 @@ export async function freshEnv(extra: Record<string, string> = {}): Promise<Test
   await admin.query(`CREATE DATABASE ${name}`);
   await admin.end();
   const url = new URL(REAL_PG_URL);
+  if (process.env.PLINTH_TEST_PG_ADMIN_URL) {
+    // pgvector is not a trusted extension: a superuser creates it, as an operator would.
+    const su = new URL(process.env.PLINTH_TEST_PG_ADMIN_URL);
+    su.pathname = `/${name}`;
+    const c = new pg.Client({ connectionString: su.toString() });
+    await c.connect();
+    await c.query('CREATE EXTENSION IF NOT EXISTS vector');
+    await c.end();
+  }
   url.pathname = `/${name}`;
   const databaseUrl = url.toString();
   return {

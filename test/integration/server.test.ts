@@ -59,6 +59,29 @@ describe(`server (${ADAPTER})`, () => {
     }
   });
 
+  it('turns readiness red and refuses new work during the shutdown delay, with problem+json', async () => {
+    const t = await startTestPlatform({ PLINTH_PORT: '0', PLINTH_SHUTDOWN_DELAY_MS: '1500' });
+    const server = await startServer(t.platform, { handleSignals: false });
+    try {
+      const headers = { authorization: `Bearer ${t.adminKey}` };
+      assert.equal((await fetch(`${server.url}/readyz`)).status, 200);
+      const closing = server.close();
+      await new Promise((r) => setTimeout(r, 200));
+      const ready = await fetch(`${server.url}/readyz`);
+      assert.equal(ready.status, 503);
+      const body = (await ready.json()) as { checks: Array<{ name: string; ok: boolean }> };
+      assert.equal(body.checks.find((c) => c.name === 'server')?.ok, false);
+      const refused = await fetch(`${server.url}/v1/whoami`, { headers });
+      assert.equal(refused.status, 503);
+      assert.match(String(refused.headers.get('content-type')), /application\/problem\+json/);
+      assert.equal(((await refused.json()) as { code: string }).code, 'PLINTH_SHUTTING_DOWN');
+      await closing;
+    } finally {
+      await server.close();
+      await t.env.cleanup();
+    }
+  });
+
   it('serves HTTPS and reloads the certificate when the files change', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'plinth-tls-'));
     const first = makeCert(dir, 'first');

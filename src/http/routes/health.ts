@@ -2,7 +2,7 @@
 import type { FastifyPluginCallbackZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Platform } from '../../platform.js';
-import { checkDatabase, checkMigrations, checkOptional } from '../../ops/dependencies.js';
+import { checkDatabase, checkMigrations, checkOptional, type DependencyState } from '../../ops/dependencies.js';
 
 const dependency = z.object({
   name: z.string(),
@@ -43,10 +43,23 @@ export const healthRoutes: FastifyPluginCallbackZod<{ platform: Platform; isDrai
         checkMigrations(platform.db),
         checkOptional(platform.config),
       ]);
-      const checks = [database, migrations, ...optional];
-      if (isDraining()) checks.push({ name: 'server', mode: 'embedded', required: true, ok: false, detail: 'shutting down' });
+      const e = platform.embedder;
+      const embeddings: DependencyState = {
+        name: 'embeddings',
+        mode: e.provider === 'hashing' || e.provider === 'local' ? ('embedded' as const) : ('external' as const),
+        required: false,
+        ok: true,
+        detail:
+          `${e.provider}:${e.model} (${e.dimensions} dimensions)` +
+          (e.quality === 'low' ? ' — LOW QUALITY: lexical hashing, no semantic similarity; configure OLLAMA_URL, OPENAI_BASE_URL or EMBEDDINGS_LOCAL_MODEL_DIR' : ''),
+      };
+      const checks = [database, migrations, ...optional, embeddings];
+      if (isDraining()) checks.push({ name: 'server', mode: 'embedded', required: true, ok: false, detail: 'shutting down' } satisfies DependencyState);
       const ok = checks.every((c) => c.ok || !c.required);
-      return reply.code(ok ? 200 : 503).send({ status: ok ? 'ok' : 'fail', checks });
+      // This endpoint is unauthenticated: no locations, and no error text (it can name hosts).
+      // `plinth doctor` shows everything to an operator.
+      const visible = checks.map(({ location: _location, fix: _fix, detail, ...c }) => ({ ...c, ...(detail !== undefined ? { detail: c.ok ? detail : 'unavailable' } : {}) }));
+      return reply.code(ok ? 200 : 503).send({ status: ok ? 'ok' : 'fail', checks: visible });
     },
   );
   done();

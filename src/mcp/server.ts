@@ -1,0 +1,32 @@
+// The MCP server factory. One McpServer per HTTP request (or per stdio connection), bound to the
+// caller's principal: nothing is kept between requests, so any replica can answer any request.
+import { McpServer } from '@modelcontextprotocol/server';
+import type { Principal } from '../auth/index.js';
+import type { Platform } from '../platform.js';
+import { VERSION } from '../version.js';
+import { MEMORY_TOOLS, registerMemoryPrompts, registerMemoryResources } from './memory.js';
+import type { McpContext, McpTool } from './tools.js';
+
+/** Every tool the server offers; a new domain appends its definitions here. */
+export const TOOLS: readonly McpTool[] = [...MEMORY_TOOLS];
+
+const INSTRUCTIONS = [
+  'Plinth gives you long-term memory.',
+  'Before a task, call memory_search (or the recall_context prompt) for what you already know;',
+  'when you learn a durable fact, preference or decision, store it with memory_add, scoped with user_id, agent_id or session_id.',
+  'When a fact changes, use memory_update (set valid_to when it stopped being true) rather than adding a contradicting memory.',
+].join(' ');
+
+export interface CreateMcpServerOptions {
+  /** The HTTP request id, recorded in the audit log. */
+  requestId?: string;
+}
+
+export function createMcpServer(platform: Platform, principal: Principal, options: CreateMcpServerOptions = {}): McpServer {
+  const server = new McpServer({ name: 'plinth', title: 'Plinth', version: VERSION }, { instructions: INSTRUCTIONS });
+  const ctx: McpContext = { platform, principal, ...(options.requestId ? { requestId: options.requestId } : {}) };
+  for (const tool of TOOLS) tool.register(server, ctx);
+  registerMemoryResources(server, ctx);
+  registerMemoryPrompts(server, ctx);
+  return server;
+}
