@@ -4,17 +4,19 @@ import { McpServer } from '@modelcontextprotocol/server';
 import type { Principal } from '../auth/index.js';
 import type { Platform } from '../platform.js';
 import { VERSION } from '../version.js';
+import { DOCUMENT_TOOLS, registerDocumentResources } from './documents.js';
 import { MEMORY_TOOLS, registerMemoryPrompts, registerMemoryResources } from './memory.js';
 import type { McpContext, McpTool } from './tools.js';
 
 /** Every tool the server offers; a new domain appends its definitions here. */
-export const TOOLS: readonly McpTool[] = [...MEMORY_TOOLS];
+export const TOOLS: readonly McpTool[] = [...MEMORY_TOOLS, ...DOCUMENT_TOOLS];
 
 const INSTRUCTIONS = [
   'Plinth gives you long-term memory.',
   'Before a task, call memory_search (or the recall_context prompt) for what you already know;',
   'when you learn a durable fact, preference or decision, store it with memory_add, scoped with user_id, agent_id or session_id.',
   'When a fact changes, use memory_update (set valid_to when it stopped being true) rather than adding a contradicting memory.',
+  'Documents added with document_ingest are searched together with memories by the search tool.',
 ].join(' ');
 
 export interface CreateMcpServerOptions {
@@ -27,6 +29,7 @@ export function createMcpServer(platform: Platform, principal: Principal, option
   const ctx: McpContext = { platform, principal, ...(options.requestId ? { requestId: options.requestId } : {}) };
   for (const tool of TOOLS) tool.register(server, ctx);
   registerMemoryResources(server, ctx);
+  registerDocumentResources(server, ctx);
   registerMemoryPrompts(server, ctx);
   return server;
 }

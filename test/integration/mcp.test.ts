@@ -15,7 +15,7 @@ import { startServer, type RunningServer } from '../../src/http/server.js';
 import { ADAPTER, startTestPlatform, type TestPlatform } from '../helpers/platform.js';
 import { connectV1, connectV2, startTestIssuer, type TestIssuer } from '../helpers/mcp.js';
 
-const MEMORY_TOOLS = ['memory_add', 'memory_delete', 'memory_get', 'memory_history', 'memory_search', 'memory_update'];
+const MEMORY_TOOLS = ['document_ingest', 'memory_add', 'memory_delete', 'memory_get', 'memory_history', 'memory_search', 'memory_update', 'search'];
 const AUDIENCE = 'https://plinth.test';
 const ALLOWED_ORIGIN = 'https://agent.example.com';
 
@@ -151,7 +151,19 @@ describe(`MCP server (${ADAPTER})`, () => {
       const { resources } = await c.client.listResources();
       assert.ok(resources.some((r) => r.uri === `plinth://memories/${m.id}`));
       const { resourceTemplates } = await c.client.listResourceTemplates();
-      assert.deepEqual(resourceTemplates.map((r) => r.uriTemplate), ['plinth://memories/{id}']);
+      assert.deepEqual(resourceTemplates.map((r) => r.uriTemplate).sort(), ['plinth://documents/{id}', 'plinth://memories/{id}']);
+
+      const ingested = structured<{ document: { id: string; chunk_count: number }; status: string }>(
+        await call('document_ingest', { name: 'coffee.md', content: '# Coffee\n\n## Milk\n\nThe office stocks oat, soy and dairy milk for coffee.', user_id: 'dana' }),
+      );
+      assert.equal(ingested.status, 'created');
+      assert.ok(ingested.document.chunk_count >= 1);
+      const mixed = structured<{ results: Array<{ type: string; document?: { name: string } }> }>(await call('search', { query: 'which milk for coffee', user_id: 'dana', k: 5 }));
+      assert.ok(mixed.results.some((r) => r.type === 'memory'));
+      assert.ok(mixed.results.some((r) => r.type === 'chunk' && r.document?.name === 'coffee.md'));
+      assert.equal(errorCode(await call('document_ingest', { name: 'photo.png', content: 'x' })), 'PLINTH_UNSUPPORTED_DOCUMENT_TYPE');
+      const docResource = await c.client.readResource({ uri: `plinth://documents/${ingested.document.id}` });
+      assert.match((docResource.contents[0] as { text?: string }).text ?? '', /oat, soy and dairy/);
 
       const { prompts } = await c.client.listPrompts();
       assert.deepEqual(prompts.map((p) => p.name), ['recall_context']);
