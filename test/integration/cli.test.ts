@@ -2,7 +2,7 @@
 // hosted by the running platform (as it would to a running `plinth serve`).
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { statSync } from 'node:fs';
+import { mkdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ADAPTER, startTestPlatform, type TestPlatform } from '../helpers/platform.js';
@@ -82,6 +82,41 @@ describe(`plinth CLI (${ADAPTER})`, () => {
     const badConfig = plinth(['doctor'], { PLINTH_PORT: 'not-a-port' });
     assert.equal(badConfig.code, 2);
     assert.match(badConfig.stderr, /PLINTH_PORT \(server\.port\)/);
+  });
+
+  it('ingests files, directories and globs, searches, exports and erases', () => {
+    const dir = path.join(t.env.dataDir, 'corpus');
+    mkdirSync(path.join(dir, 'nested'), { recursive: true });
+    writeFileSync(path.join(dir, 'runbook.md'), '# Runbook\n\n## Failover\n\nPromote the replica with pg_ctl promote, then repoint the pooler.\n');
+    writeFileSync(path.join(dir, 'nested', 'faq.html'), '<h1>FAQ</h1><p>The pooler runs PgBouncer in session mode.</p>');
+    writeFileSync(path.join(dir, 'notes.txt'), 'Loose notes about the pooler.');
+    writeFileSync(path.join(dir, 'image.bin'), 'binary');
+    const ingest = plinth(['ingest', dir, path.join(dir, '*.txt'), '--user-id', 'ops', '--json']);
+    assert.equal(ingest.code, 0, ingest.stderr);
+    const summary = json<{ files: number; created: number; failed: number; chunks: number }>(ingest);
+    assert.deepEqual([summary.files, summary.created, summary.failed], [3, 3, 0], 'the directory gives md and html, the glob the txt; the .bin is skipped');
+    assert.ok(summary.chunks >= 3);
+    const again = plinth(['ingest', path.join(dir, '**/*.{md,html}'), '--user-id', 'ops', '--json']);
+    assert.equal(json<{ unchanged: number }>(again).unchanged, 2);
+    const missing = plinth(['ingest', path.join(dir, 'nothing-*.md')]);
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /PLINTH_NOT_FOUND/);
+
+    const search = plinth(['search', 'how do I promote the replica', '--user-id', 'ops', '--json']);
+    assert.equal(search.code, 0, search.stderr);
+    const hits = json<{ results: Array<{ type: string; document?: { name: string } }> }>(search).results;
+    assert.equal(hits[0]?.document?.name, 'runbook.md');
+    assert.match(plinth(['search', 'pooler session mode', '--user-id', 'ops']).stdout, /faq\.html/);
+
+    const exported = plinth(['memory', 'export', '--user-id', 'ops']);
+    assert.equal(exported.code, 0, exported.stderr);
+    assert.equal(exported.stdout.trim().split('\n').filter((l) => (JSON.parse(l) as { type: string }).type === 'document').length, 3);
+    const erased = plinth(['memory', 'erase', '--user-id', 'ops', '--json']);
+    assert.equal(json<{ documents: number }>(erased).documents, 3);
+    assert.equal(plinth(['memory', 'export', '--user-id', 'ops']).stdout, '');
+    const noScope = plinth(['memory', 'erase']);
+    assert.equal(noScope.code, 1);
+    assert.match(noScope.stderr, /PLINTH_VALIDATION_FAILED/);
   });
 
   it('doctor reports embedded vs real and passes on a healthy setup', () => {
