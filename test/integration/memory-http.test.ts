@@ -199,6 +199,22 @@ describe(`memory over HTTP (${ADAPTER})`, () => {
     assert.equal((await app.inject({ method: 'DELETE', url: `/v1/memories/${mine!.id}`, headers: h(otherTenant) })).statusCode, 404);
   });
 
+  it('refuses precomputed vectors of the wrong dimension or with NaN, writing nothing', async () => {
+    const tenant = await t.platform.auth.getTenant('default');
+    const dims = t.platform.embedder.dimensions;
+    const add = (v: Float32Array) => t.platform.memory.add(tenant.id, { memories: [{ text: `vector check ${v.length}`, session_id: 'vec' }] }, { actor: 'test' }, { vectors: [v] });
+    await assert.rejects(add(new Float32Array(dims + 1)), (e: Error & { code?: string }) => e.code === 'PLINTH_VALIDATION_FAILED' && /dimensions/.test(e.message));
+    const nan = new Float32Array(dims);
+    nan[3] = Number.NaN;
+    await assert.rejects(add(nan), (e: Error & { code?: string }) => e.code === 'PLINTH_VALIDATION_FAILED' && /finite/.test(e.message));
+    await assert.rejects(
+      t.platform.memory.search(tenant.id, { query: 'x', mode: 'vector' }, { queryVector: new Float32Array(3) }),
+      (e: Error & { code?: string }) => e.code === 'PLINTH_VALIDATION_FAILED',
+    );
+    const list = await t.platform.memory.list(tenant.id, { session_id: 'vec', limit: 10 });
+    assert.equal(list.memories.length, 0);
+  });
+
   it('keeps concurrent writers of the same content to one memory', async () => {
     const results = await Promise.all(Array.from({ length: 12 }, () => add([{ text: 'concurrent fact', user_id: 'race' }])));
     const ids = new Set(results.map((r) => r[0]!.id));
