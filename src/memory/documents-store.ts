@@ -2,6 +2,7 @@
 import type { Tx } from '../db/index.js';
 import type { Document, DocumentChunk } from './documents-schema.js';
 import { compileFilters, SqlParams } from './filters.js';
+import { FUSED_CTE, retrieverCtes } from './hybrid.js';
 import type { Filters } from './schema.js';
 import type { EmbeddingSpace } from './store.js';
 
@@ -183,43 +184,16 @@ export async function searchChunks(tx: Tx, s: ChunkSearchParams): Promise<ChunkS
   const t = p.add(s.tenantId);
   const docFilter = compileFilters('d', p, s.scope, s.filters, undefined, { temporal: false }).join(' AND ');
   const cand = p.add(s.candidates);
-  const useVector = s.mode !== 'fulltext' && s.queryVector !== null;
-  const dims = s.space.dimensions;
-  const parts: string[] = [];
-  if (useVector) {
-    const v = p.add(s.queryVector);
-    parts.push(`vec AS (
-      SELECT id, row_number() OVER (ORDER BY dist) AS rank, 1 - dist AS score FROM (
-        SELECT c.id, c.embedding::vector(${dims}) <=> ${v}::vector(${dims}) AS dist
-          FROM document_chunks c JOIN documents d ON d.id = c.document_id
-         WHERE c.tenant_id = ${t} AND c.space_id = ${s.space.id} AND ${docFilter}
-         ORDER BY c.embedding::vector(${dims}) <=> ${v}::vector(${dims})
-         LIMIT ${cand}) x)`);
-  } else {
-    parts.push(`vec AS (SELECT NULL::uuid AS id, NULL::bigint AS rank, NULL::float8 AS score WHERE false)`);
-  }
-  if (s.mode !== 'vector') {
-    const q = p.add(s.queryText);
-    parts.push(`tsq AS (SELECT CASE WHEN numnode(plainto_tsquery('english', ${q})) = 0 THEN NULL
-                          ELSE replace(plainto_tsquery('english', ${q})::text, ' & ', ' | ')::tsquery END AS q),
-      fts AS (
-      SELECT id, row_number() OVER (ORDER BY score DESC, id) AS rank, score FROM (
-        SELECT c.id, ts_rank_cd(c.fts, tsq.q) AS score
-          FROM document_chunks c JOIN documents d ON d.id = c.document_id, tsq
-         WHERE tsq.q IS NOT NULL AND c.tenant_id = ${t} AND c.fts @@ tsq.q AND ${docFilter}
-         ORDER BY score DESC, c.id
-         LIMIT ${cand}) x)`);
-  } else {
-    parts.push(`fts AS (SELECT NULL::uuid AS id, NULL::bigint AS rank, NULL::float4 AS score WHERE false)`);
-  }
+  const from = 'document_chunks c JOIN documents d ON d.id = c.document_id';
+  const where = `c.tenant_id = ${t} AND ${docFilter}`;
+  const { vec, fts } = retrieverCtes(
+    p,
+    cand,
+    s.mode !== 'fulltext' && s.queryVector !== null ? { from, where, dimensions: s.space.dimensions, spaceId: s.space.id, queryVector: s.queryVector } : null,
+    s.mode !== 'vector' ? { from, where, query: s.queryText } : null,
+  );
   const res = await tx.query<ChunkSearchRow>(
-    `WITH ${parts.join(',\n')},
-     fused AS (
-       SELECT coalesce(vec.id, fts.id) AS id, vec.score AS vector_score, fts.score::float8 AS fulltext_score,
-              vec.rank AS vector_rank, fts.rank AS fulltext_rank,
-              coalesce(1.0 / (60 + vec.rank), 0) + coalesce(1.0 / (60 + fts.rank), 0) AS rrf
-         FROM vec FULL OUTER JOIN fts ON vec.id = fts.id
-     )
+    `WITH ${vec}, ${fts}, ${FUSED_CTE}
      SELECT ${CHUNK_COLUMNS}, d.name AS doc_name, d.title AS doc_title, d.key AS doc_key,
             f.vector_score, f.fulltext_score, f.vector_rank::int, f.fulltext_rank::int, f.rrf::float8 AS score
        FROM fused f JOIN document_chunks c ON c.id = f.id JOIN documents d ON d.id = c.document_id

@@ -3,6 +3,7 @@
 import type { Tx } from '../db/index.js';
 import { PlinthError } from '../errors.js';
 import { compileFilters, SqlParams } from './filters.js';
+import { FUSED_CTE, retrieverCtes } from './hybrid.js';
 import type { Filters, ListInput, Memory, MemoryVersion } from './schema.js';
 
 export interface EmbeddingSpace {
@@ -330,48 +331,20 @@ export interface SearchParams {
 export async function search(tx: Tx, s: SearchParams): Promise<SearchRow[]> {
   const p = new SqlParams();
   const t = p.add(s.tenantId);
-  const filter = compileFilters('m', p, s.scope, s.filters, s.asOf).join(' AND ');
+  const filter = compileFilters('c', p, s.scope, s.filters, s.asOf).join(' AND ');
   const cand = p.add(s.candidates);
   const useVector = s.mode !== 'fulltext' && s.space !== null && s.queryVector !== null;
-  const useText = s.mode !== 'vector';
-  const parts: string[] = [];
-  if (useVector) {
-    const dims = s.space!.dimensions;
-    const v = p.add(s.queryVector);
-    parts.push(`vec AS (
-      SELECT id, row_number() OVER (ORDER BY dist) AS rank, 1 - dist AS score FROM (
-        SELECT m.id, m.embedding::vector(${dims}) <=> ${v}::vector(${dims}) AS dist
-          FROM memories m
-         WHERE m.tenant_id = ${t} AND m.space_id = ${s.space!.id} AND ${filter}
-         ORDER BY m.embedding::vector(${dims}) <=> ${v}::vector(${dims})
-         LIMIT ${cand}) c)`);
-  } else {
-    parts.push(`vec AS (SELECT NULL::uuid AS id, NULL::bigint AS rank, NULL::float8 AS score WHERE false)`);
-  }
-  if (useText) {
-    const q = p.add(s.queryText);
-    // OR the query's lexemes: questions rarely contain every word of the answer.
-    parts.push(`tsq AS (SELECT CASE WHEN numnode(plainto_tsquery('english', ${q})) = 0 THEN NULL
-                          ELSE replace(plainto_tsquery('english', ${q})::text, ' & ', ' | ')::tsquery END AS q),
-      fts AS (
-      SELECT id, row_number() OVER (ORDER BY score DESC, id) AS rank, score FROM (
-        SELECT m.id, ts_rank_cd(m.fts, tsq.q) AS score
-          FROM memories m, tsq
-         WHERE tsq.q IS NOT NULL AND m.tenant_id = ${t} AND m.fts @@ tsq.q AND ${filter}
-         ORDER BY score DESC, m.id
-         LIMIT ${cand}) c)`);
-  } else {
-    parts.push(`fts AS (SELECT NULL::uuid AS id, NULL::bigint AS rank, NULL::float4 AS score WHERE false)`);
-  }
+  const from = 'memories c';
+  const where = `c.tenant_id = ${t} AND ${filter}`;
+  const { vec, fts } = retrieverCtes(
+    p,
+    cand,
+    useVector ? { from, where, dimensions: s.space!.dimensions, spaceId: s.space!.id, queryVector: s.queryVector! } : null,
+    s.mode !== 'vector' ? { from, where, query: s.queryText } : null,
+  );
   const decay = s.recencyHalfLifeDays ? `* power(0.5, extract(epoch FROM now() - m.created_at) / 86400.0 / ${p.add(s.recencyHalfLifeDays)}::float8)` : '';
   const res = await tx.query<SearchRow>(
-    `WITH ${parts.join(',\n')},
-     fused AS (
-       SELECT coalesce(vec.id, fts.id) AS id, vec.score AS vector_score, fts.score::float8 AS fulltext_score,
-              vec.rank AS vector_rank, fts.rank AS fulltext_rank,
-              coalesce(1.0 / (60 + vec.rank), 0) + coalesce(1.0 / (60 + fts.rank), 0) AS rrf
-         FROM vec FULL OUTER JOIN fts ON vec.id = fts.id
-     )
+    `WITH ${vec}, ${fts}, ${FUSED_CTE}
      SELECT ${COLUMNS}, f.vector_score, f.fulltext_score, f.vector_rank::int, f.fulltext_rank::int, (f.rrf ${decay})::float8 AS score
             ${s.withEmbeddings ? ', m.embedding::text AS embedding_text' : ''}
        FROM fused f JOIN memories m ON m.id = f.id
