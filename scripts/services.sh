@@ -8,10 +8,10 @@
 #
 # PostgreSQL 16 with pgvector comes from the PyPI package `pgserver` (it ships the binaries).
 # PostgreSQL refuses to run as root, so when run as root the server runs as a dedicated
-# unprivileged user. Everything lives under $PLINTH_SERVICES_DIR (default /tmp/plinth-services).
+# unprivileged user. Everything lives under $PLINTH_TEST_SERVICES_DIR (default /tmp/plinth-services).
 set -euo pipefail
 
-SERVICES_DIR="${PLINTH_SERVICES_DIR:-/tmp/plinth-services}"
+SERVICES_DIR="${PLINTH_TEST_SERVICES_DIR:-/tmp/plinth-services}"
 PG_PORT="${PLINTH_TEST_PG_PORT:-55432}"
 PG_USER_OS="plinth-pg"
 PGSERVER_VERSION="0.1.4"

@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 started=0
-cleanup() { if [ "$started" = 1 ] && [ "${PLINTH_KEEP_SERVICES:-0}" != 1 ]; then bash scripts/services.sh stop || true; fi; }
+cleanup() { if [ "$started" = 1 ] && [ "${PLINTH_TEST_KEEP_SERVICES:-0}" != 1 ]; then bash scripts/services.sh stop || true; fi; }
 trap cleanup EXIT
 
 env_lines="$(bash scripts/services.sh start)"

@@ -54,7 +54,8 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   }
 
   for (const name of Object.keys(env)) {
-    if (name.startsWith('PLINTH_') && !known.has(name)) problems.push(`${name}: unknown setting`);
+    // PLINTH_TEST_* belongs to the test and benchmark harness (service URLs, ports), never to Plinth.
+    if (name.startsWith('PLINTH_') && !name.startsWith('PLINTH_TEST_') && !known.has(name)) problems.push(`${name}: unknown setting`);
   }
 
   if (problems.length === 0) {

@@ -68,6 +68,7 @@ describe('config', () => {
 
   it('rejects unknown PLINTH_ variables (typos) and unknown YAML keys', () => {
     assert.match(configError({ PLINTH_PROT: '1' }).message, /PLINTH_PROT: unknown setting/);
+    assert.doesNotThrow(() => loadConfig({ env: { PLINTH_TEST_PG_URL: 'postgres://x@y/z' }, cwd: tmp }), 'the test harness prefix is reserved');
     const yamlFile = path.join(tmp, 'bad.yaml');
     writeFileSync(yamlFile, 'server:\n  port: 9000\n  colour: blue\n');
     assert.match(configError({ PLINTH_CONFIG: yamlFile }).message, /server\.colour: unknown setting/);
