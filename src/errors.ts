@@ -29,6 +29,13 @@ export const ERRORS = {
   INVALID_DOCUMENT: { status: 422, title: 'The document cannot be read.' },
   ORIGIN_NOT_ALLOWED: { status: 403, title: 'The request origin is not allowed.' },
   TOKEN_ISSUER_UNAVAILABLE: { status: 503, title: 'The signing keys of the token issuer cannot be fetched.' },
+  MODEL_NOT_FOUND: { status: 404, title: 'No configured LLM upstream serves this model.' },
+  LLM_NOT_CONFIGURED: { status: 503, title: 'No LLM provider is configured.' },
+  PROMPT_TOO_LARGE: { status: 413, title: 'The prompt is too large.' },
+  UPSTREAM_UNAVAILABLE: { status: 503, title: 'The LLM upstream is unavailable.' },
+  UPSTREAM_TIMEOUT: { status: 504, title: 'The LLM upstream did not answer in time.' },
+  UPSTREAM_FAILED: { status: 502, title: 'The LLM upstream returned an error or an invalid answer.' },
+  LIMITS_UNAVAILABLE: { status: 503, title: 'The rate-limit store is unavailable.' },
 } as const satisfies Record<string, { status: number; title: string }>;
 
 export type ErrorName = keyof typeof ERRORS;
@@ -82,6 +89,8 @@ export function toPlinthError(err: unknown): PlinthError {
     return new PlinthError('DATABASE_UNAVAILABLE', undefined, {}, { cause: err });
   }
   if (code === '23505') return new PlinthError('CONFLICT', undefined, {}, { cause: err });
+  // A CHECK constraint is the last line of defence for a rule the service should have checked.
+  if (code === '23514') return new PlinthError('VALIDATION_FAILED', 'The values break a rule of the stored data (for example valid_to before valid_from).', {}, { cause: err });
   if (code === '57014') return new PlinthError('DATABASE_UNAVAILABLE', 'The database query timed out.', {}, { cause: err });
   return new PlinthError('INTERNAL', undefined, {}, { cause: err });
 }

@@ -4,11 +4,15 @@ import type { Config } from './config/index.js';
 import { createAuthService, type AuthService } from './auth/index.js';
 import { migrate, openDatabase, type Database } from './db/index.js';
 import { createEmbedder, type Embedder } from './embeddings/index.js';
+import { createGateway, type GatewayService } from './gateway/index.js';
 import { createDocumentService, type DocumentService } from './memory/documents.js';
 import { createRightsService, type RightsService } from './memory/rights.js';
 import { createMemoryService, type MemoryService } from './memory/service.js';
 import { createLogger, type Logger } from './telemetry/logger.js';
 import { createMetrics, type Metrics } from './telemetry/metrics.js';
+import { refreshScrapeGauges } from './telemetry/collect.js';
+import { traceDatabase } from './telemetry/db-tracing.js';
+import { createTracing, type Tracing } from './telemetry/tracing.js';
 
 export interface Platform {
   config: Config;
@@ -20,6 +24,10 @@ export interface Platform {
   memory: MemoryService;
   documents: DocumentService;
   rights: RightsService;
+  /** The LLM gateway: OpenAI-compatible chat, models, embeddings, limits, cache, usage. */
+  gateway: GatewayService;
+  /** OpenTelemetry tracing (a no-op unless OTEL_EXPORTER_OTLP_ENDPOINT is set). */
+  tracing: Tracing;
   /** Refresh pull-style gauges and render the Prometheus exposition. */
   collectMetrics(): Promise<string>;
   /** Close everything this platform opened. Safe to call twice. */
@@ -35,12 +43,20 @@ export interface StartPlatformOptions {
   /** Attach to an embedded database hosted by another local process (CLI use). */
   allowAttach?: boolean;
   metrics?: Metrics;
+  tracing?: Tracing;
 }
 
 export async function startPlatform(config: Config, options: StartPlatformOptions = {}): Promise<Platform> {
   const logger = options.logger ?? createLogger({ level: config.log.level });
-  const metrics = options.metrics ?? createMetrics();
-  const db = await openDatabase(config, { logger, allowAttach: options.allowAttach ?? false });
+  const tracing = options.tracing ?? createTracing(config.otel, { logger });
+  const closeTracing = () => (options.tracing ? Promise.resolve() : tracing.shutdown());
+  // With tracing on, latency observations carry trace ids as exemplars (OpenMetrics exposition).
+  const metrics = options.metrics ?? createMetrics({ exemplars: tracing.enabled });
+  const rawDb = await openDatabase(config, { logger, allowAttach: options.allowAttach ?? false }).catch(async (err: unknown) => {
+    await closeTracing();
+    throw err;
+  });
+  const db = tracing.tracer ? traceDatabase(rawDb, tracing.tracer) : rawDb;
   try {
     if (options.migrate !== false) {
       const { applied, status } = await migrate(db, { logger });
@@ -54,9 +70,10 @@ export async function startPlatform(config: Config, options: StartPlatformOption
       }
     }
     const embedder = await createEmbedder(config, logger);
-    const memory = await createMemoryService({ db, embedder, audit: auth.recordAudit, logger });
+    const memory = await createMemoryService({ db, embedder, audit: auth.recordAudit, logger, metrics });
     const documents = createDocumentService({ db, embedder, space: memory.space, audit: auth.recordAudit, maxBytes: config.server.documentMaxBytes });
     const rights = createRightsService({ db, audit: auth.recordAudit });
+    const gateway = createGateway({ config, db, logger, registry: metrics.registry, embedder });
     let closed: Promise<void> | undefined;
     return {
       config,
@@ -68,19 +85,20 @@ export async function startPlatform(config: Config, options: StartPlatformOption
       memory,
       documents,
       rights,
-      collectMetrics() {
-        const pool = db.poolStats();
-        metrics.dbPool.set({ state: 'total' }, pool.total);
-        metrics.dbPool.set({ state: 'idle' }, pool.idle);
-        metrics.dbPool.set({ state: 'waiting' }, pool.waiting);
+      gateway,
+      tracing,
+      async collectMetrics() {
+        await refreshScrapeGauges({ db, metrics, tracing, logger });
         return metrics.registry.metrics();
       },
       close() {
         closed ??= (async () => {
           try {
+            await gateway.close();
             await embedder.close();
           } finally {
             await db.close();
+            await closeTracing(); // last: flushes the spans of everything above
           }
         })();
         return closed;
@@ -88,6 +106,7 @@ export async function startPlatform(config: Config, options: StartPlatformOption
     };
   } catch (err) {
     await db.close().catch(() => undefined);
+    await closeTracing();
     throw err;
   }
 }

@@ -103,6 +103,17 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    otel: z
+      .object({
+        endpoint: urlString(['http:', 'https:'])
+          .transform((v) => v.replace(/\/+$/, ''))
+          .optional(),
+        headers: secret.optional(),
+        serviceName: z.string().min(1).default('plinth'),
+        sampleRatio: z.coerce.number().min(0).max(1).default(1),
+      })
+      .strict()
+      .prefault({}),
     redis: z
       .object({ url: secretUrl(['redis:', 'rediss:']).optional() })
       .strict()
@@ -157,6 +168,44 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    gateway: z
+      .object({
+        /** Extra upstreams (YAML only); OLLAMA_URL and OPENAI_BASE_URL add one each without a file. */
+        upstreams: z
+          .array(
+            z
+              .object({
+                name: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/),
+                kind: z.enum(['ollama', 'openai']),
+                url: urlString(['http:', 'https:']),
+                apiKey: secret.optional(),
+                /** Models served; unset means listed from the upstream. */
+                models: z.array(z.string().min(1)).optional(),
+              })
+              .strict(),
+          )
+          .default([])
+          .refine((list) => new Set(list.map((u) => u.name)).size === list.length, { message: 'upstream names must be unique' }),
+        ollamaKeepAlive: z.string().min(1).default('5m'),
+        firstTokenTimeoutMs: z.coerce.number().int().min(100).max(600_000).default(60_000),
+        totalTimeoutMs: z.coerce.number().int().min(100).max(3_600_000).default(600_000),
+        retries: z.coerce.number().int().min(0).max(10).default(2),
+        retryBaseMs: z.coerce.number().int().min(0).max(60_000).default(250),
+        breakerThreshold: z.coerce.number().int().min(1).max(1000).default(5),
+        breakerCooldownMs: z.coerce.number().int().min(100).max(3_600_000).default(30_000),
+        modelsTtlMs: z.coerce.number().int().min(0).max(3_600_000).default(30_000),
+        maxPromptChars: z.coerce.number().int().min(1).max(100_000_000).default(1_000_000),
+        defaultMaxTokens: z.coerce.number().int().min(1).max(1_000_000).default(1024),
+        requestsPerMinute: z.coerce.number().int().min(0).default(0),
+        tokensPerMinute: z.coerce.number().int().min(0).default(0),
+        limitsFailOpen: bool.default(true),
+        cache: bool.default(true),
+        cacheTtlMs: z.coerce.number().int().min(1000).max(30 * 86_400_000).default(3_600_000),
+        cacheMaxEntries: z.coerce.number().int().min(1).max(10_000_000).default(1000),
+        cacheMaxTemperature: z.coerce.number().min(0).max(2).default(0),
+      })
+      .strict()
+      .prefault({}),
   })
   .strict();
 
@@ -173,7 +222,7 @@ export const ENV_VARS: ReadonlyArray<{ name: string; path: string; secret?: bool
   { name: 'METRICS_PORT', path: 'server.metricsPort', doc: 'Serve /metrics on this separate port.' },
   { name: 'PLINTH_BODY_LIMIT', path: 'server.bodyLimitBytes', doc: 'Largest accepted request body, in bytes.' },
   { name: 'PLINTH_DOCUMENT_MAX_BYTES', path: 'server.documentMaxBytes', doc: 'Largest document accepted for ingestion, in bytes.' },
-  { name: 'PLINTH_SHUTDOWN_DELAY_MS', path: 'server.shutdownDelayMs', doc: 'On SIGTERM, keep serving with readiness red for this long before closing the listener.' },
+  { name: 'PLINTH_SHUTDOWN_DELAY_MS', path: 'server.shutdownDelayMs', doc: 'On SIGTERM, answer /readyz red (and other requests 503) for this long before closing the listener.' },
   { name: 'PLINTH_SHUTDOWN_TIMEOUT_MS', path: 'server.shutdownTimeoutMs', doc: 'How long to drain in-flight requests on SIGTERM.' },
   { name: 'PLINTH_REQUEST_TIMEOUT_MS', path: 'server.requestTimeoutMs', doc: 'Upper bound for one request.' },
   { name: 'PLINTH_PUBLIC_DOCS', path: 'server.publicDocs', doc: 'Serve /docs and /openapi.json without credentials.' },
@@ -190,6 +239,10 @@ export const ENV_VARS: ReadonlyArray<{ name: string; path: string; secret?: bool
   { name: 'DATABASE_CA_FILE', path: 'database.caFile', doc: 'CA bundle for verify-ca / verify-full.' },
   { name: 'LOG_LEVEL', path: 'log.level', doc: 'fatal | error | warn | info | debug | trace | silent.' },
   { name: 'METRICS_TOKEN', path: 'metrics.token', secret: true, doc: 'Bearer token Prometheus presents to /metrics (admin keys work too).' },
+  { name: 'OTEL_EXPORTER_OTLP_ENDPOINT', path: 'otel.endpoint', doc: 'OTLP/HTTP collector base URL (spans go to <url>/v1/traces); unset means tracing off.' },
+  { name: 'OTEL_EXPORTER_OTLP_HEADERS', path: 'otel.headers', secret: true, doc: 'Headers for the OTLP collector, as key=value pairs separated by commas (e.g. authorization=Bearer …).' },
+  { name: 'OTEL_SERVICE_NAME', path: 'otel.serviceName', doc: 'service.name of exported spans.' },
+  { name: 'OTEL_TRACES_SAMPLER_ARG', path: 'otel.sampleRatio', doc: 'Fraction (0..1) of new traces sampled; requests arriving with a traceparent follow its sampled flag.' },
   { name: 'REDIS_URL', path: 'redis.url', secret: true, doc: 'Redis URL; unset means in-process cache and limits.' },
   { name: 'OLLAMA_URL', path: 'ollama.url', doc: 'Ollama base URL.' },
   { name: 'MLFLOW_TRACKING_URI', path: 'mlflow.trackingUri', doc: 'MLflow tracking server; unset means the built-in registry.' },
@@ -209,6 +262,23 @@ export const ENV_VARS: ReadonlyArray<{ name: string; path: string; secret?: bool
   { name: 'EMBEDDINGS_TIMEOUT_MS', path: 'embeddings.timeoutMs', doc: 'Timeout for one upstream embedding request.' },
   { name: 'EMBEDDINGS_RETRIES', path: 'embeddings.retries', doc: 'Retries of an upstream request that failed with 429, 5xx or a network error.' },
   { name: 'EMBEDDINGS_MAX_INPUT_CHARS', path: 'embeddings.maxInputChars', doc: 'Longest text accepted for embedding, in characters.' },
+  { name: 'GATEWAY_OLLAMA_KEEP_ALIVE', path: 'gateway.ollamaKeepAlive', doc: "Ollama keep_alive sent with every chat request (the client's value is ignored)." },
+  { name: 'GATEWAY_FIRST_TOKEN_TIMEOUT_MS', path: 'gateway.firstTokenTimeoutMs', doc: 'Per attempt: connect and wait for the first token at most this long.' },
+  { name: 'GATEWAY_TOTAL_TIMEOUT_MS', path: 'gateway.totalTimeoutMs', doc: 'Upper bound for one chat call, retries and streaming included.' },
+  { name: 'GATEWAY_RETRIES', path: 'gateway.retries', doc: 'Retries after 429, 5xx or a timeout, before the first byte only.' },
+  { name: 'GATEWAY_RETRY_BASE_MS', path: 'gateway.retryBaseMs', doc: 'First retry backoff; doubles per attempt, with jitter.' },
+  { name: 'GATEWAY_BREAKER_THRESHOLD', path: 'gateway.breakerThreshold', doc: 'Consecutive failed calls that open the circuit of an upstream.' },
+  { name: 'GATEWAY_BREAKER_COOLDOWN_MS', path: 'gateway.breakerCooldownMs', doc: 'How long an open circuit refuses calls before one trial call.' },
+  { name: 'GATEWAY_MODELS_TTL_MS', path: 'gateway.modelsTtlMs', doc: 'How long the model lists of upstreams are cached.' },
+  { name: 'GATEWAY_MAX_PROMPT_CHARS', path: 'gateway.maxPromptChars', doc: 'Largest prompt (all message text) accepted, in characters.' },
+  { name: 'GATEWAY_DEFAULT_MAX_TOKENS', path: 'gateway.defaultMaxTokens', doc: 'Completion tokens reserved against the token limit when the request sets no max_tokens.' },
+  { name: 'GATEWAY_REQUESTS_PER_MINUTE', path: 'gateway.requestsPerMinute', doc: 'Chat and embedding requests per API key per minute (0 = unlimited).' },
+  { name: 'GATEWAY_TOKENS_PER_MINUTE', path: 'gateway.tokensPerMinute', doc: 'Tokens (in + out) per API key per minute (0 = unlimited).' },
+  { name: 'GATEWAY_LIMITS_FAIL_OPEN', path: 'gateway.limitsFailOpen', doc: 'When Redis is unreachable: serve without limits (true) or answer 503 (false).' },
+  { name: 'GATEWAY_CACHE', path: 'gateway.cache', doc: 'Exact cache of deterministic chat completions.' },
+  { name: 'GATEWAY_CACHE_TTL_MS', path: 'gateway.cacheTtlMs', doc: 'How long a cached completion is served.' },
+  { name: 'GATEWAY_CACHE_MAX_ENTRIES', path: 'gateway.cacheMaxEntries', doc: 'Entries of the in-process cache (LRU); Redis evicts by its own policy.' },
+  { name: 'GATEWAY_CACHE_MAX_TEMPERATURE', path: 'gateway.cacheMaxTemperature', doc: 'Requests with a temperature above this are never cached (default 0: deterministic only).' },
 ];
 
 /** Environment variables that Plinth reads but that are not settings. */

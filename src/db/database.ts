@@ -24,6 +24,8 @@ export interface Tx {
 export interface TxOptions {
   /** Run on the read replica when one is configured, in a READ ONLY transaction. */
   readOnly?: boolean;
+  /** One snapshot for every statement of the transaction (consistent multi-query reads). */
+  repeatableRead?: boolean;
   /** Numeric settings for this transaction only (SET LOCAL), e.g. { 'hnsw.ef_search': 100 }. */
   settings?: Readonly<Record<string, number>>;
 }
@@ -197,7 +199,7 @@ function createDatabase(input: CreateDatabaseInput): Database {
       if (!UUID.test(tenantId)) return Promise.reject(new PlinthError('TENANT_NOT_FOUND'));
       const target = options.readOnly && readPool ? readPool : pool;
       // One round trip: the tenant id is a validated UUID literal, never free text.
-      const begin = `BEGIN${options.readOnly ? ' READ ONLY' : ''}; SET LOCAL ROLE ${APP_ROLE}; SET LOCAL plinth.tenant_id = '${tenantId.toLowerCase()}'${localSettings(options.settings)}`;
+      const begin = `BEGIN${options.repeatableRead ? ' ISOLATION LEVEL REPEATABLE READ' : ''}${options.readOnly ? ' READ ONLY' : ''}; SET LOCAL ROLE ${APP_ROLE}; SET LOCAL plinth.tenant_id = '${tenantId.toLowerCase()}'${localSettings(options.settings)}`;
       return transaction(target, begin, fn);
     },
 

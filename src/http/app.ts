@@ -19,11 +19,13 @@ import { VERSION } from '../version.js';
 import { authPlugin, bearerToken } from './plugins/auth.js';
 import { errorsPlugin } from './plugins/errors.js';
 import { metricsPlugin } from './plugins/metrics.js';
+import { tracingPlugin } from '../telemetry/http-tracing.js';
 import { adminRoutes } from './routes/admin.js';
 import { healthRoutes } from './routes/health.js';
 import { documentRoutes } from './routes/documents.js';
 import { mcpRoutes } from './routes/mcp.js';
 import { memoryRoutes } from './routes/memory.js';
+import { gatewayRoutes } from './routes/gateway.js';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -57,6 +59,8 @@ export async function buildApp(platform: Platform, options: BuildAppOptions = {}
 
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
+  // First of all hooks: the request's span is active around every hook after it (log line, metrics).
+  await app.register(tracingPlugin, { tracing: platform.tracing });
   app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id);
     done();
@@ -132,6 +136,7 @@ export async function buildApp(platform: Platform, options: BuildAppOptions = {}
   // Base64 inflates binary documents by a third: allow for it on top of the document size limit.
   await app.register(documentRoutes, { documents: platform.documents, bodyLimit: Math.ceil(config.server.documentMaxBytes * 1.4) + 65_536 });
   await app.register(mcpRoutes, { platform });
+  await app.register(gatewayRoutes, { gateway: platform.gateway, bodyLimit: Math.max(config.server.bodyLimitBytes, config.gateway.maxPromptChars * 4 + 65_536) });
 
   if (options.metricsRoute !== false) {
     app.get('/metrics', { config: { public: true }, schema: { hide: true, response: { 200: z.string() } } }, async (request, reply) => {

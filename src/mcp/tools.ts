@@ -6,6 +6,7 @@ import type { McpServer } from '@modelcontextprotocol/server';
 import type { z } from 'zod';
 import type { Audit, Principal, Scope } from '../auth/index.js';
 import type { Platform } from '../platform.js';
+import { observeToolCall } from '../telemetry/tool-calls.js';
 import { asPlinthError, toolError } from './errors.js';
 
 /** What a tool runs with: one per MCP server instance, i.e. per HTTP request or stdio connection. */
@@ -55,16 +56,18 @@ export function defineTool<I extends z.ZodObject, O extends z.ZodObject>(spec: T
       server.registerTool(
         spec.name,
         { title: spec.title, description: spec.description, inputSchema: input, outputSchema: output, annotations: { title: spec.title, ...spec.hints } },
-        async (args) => {
-          try {
-            ctx.platform.auth.requireScope(ctx.principal, spec.scope);
-            const out = (await spec.run(ctx, args as z.output<I>)) as Record<string, unknown>;
-            // Structured content for clients that read the output schema, the same JSON as text for those that don't.
-            return { content: [{ type: 'text' as const, text: JSON.stringify(out) }], structuredContent: out };
-          } catch (err) {
-            return toolError(asPlinthError(err, ctx.platform.logger));
-          }
-        },
+        // Counted and traced by tool and outcome (plinth_mcp_tool_calls_total, a `tools/call` span).
+        (args) =>
+          observeToolCall(ctx.platform, spec.name, async () => {
+            try {
+              ctx.platform.auth.requireScope(ctx.principal, spec.scope);
+              const out = (await spec.run(ctx, args as z.output<I>)) as Record<string, unknown>;
+              // Structured content for clients that read the output schema, the same JSON as text for those that don't.
+              return { content: [{ type: 'text' as const, text: JSON.stringify(out) }], structuredContent: out };
+            } catch (err) {
+              return toolError(asPlinthError(err, ctx.platform.logger));
+            }
+          }),
       );
     },
   };

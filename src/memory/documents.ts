@@ -44,6 +44,7 @@ export function createDocumentService(deps: DocumentServiceDeps) {
       if (existing && existing.content_hash === hash.toString('hex')) return { document: existing, status: 'unchanged' };
 
       const parsed = await chunkDocument(mediaType === 'application/pdf' ? content : content.toString('utf8'), mediaType, {
+        maxBytes,
         ...(input.max_tokens !== undefined ? { maxTokens: input.max_tokens } : {}),
         ...(input.overlap_tokens !== undefined ? { overlapTokens: input.overlap_tokens } : {}),
       });

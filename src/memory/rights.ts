@@ -43,8 +43,8 @@ export function createRightsService(deps: RightsDeps) {
   return {
     /**
      * Every memory (with all its versions) and every document (with its chunks, without vectors)
-     * in the subject's scope, one JSON object per line. Read in one REPEATABLE READ-like snapshot
-     * (a single read-only transaction), audited.
+     * in the subject's scope, one JSON object per line, read from one snapshot (REPEATABLE READ) in
+     * the transaction that also records the export in the audit log.
      */
     async export(tenantId: string, subject: Subject, audit: Audit): Promise<string[]> {
       if (!subject.all && subject.agent_id === undefined && subject.user_id === undefined && subject.session_id === undefined) {
@@ -70,7 +70,7 @@ export function createRightsService(deps: RightsDeps) {
         );
         await deps.audit(tx, tenantId, audit, 'data.exported', JSON.stringify(subject), { memories: mem.rowCount, documents: doc.rowCount });
         return [...mem.rows.map((r) => JSON.stringify({ type: 'memory', ...r })), ...doc.rows.map((r) => JSON.stringify({ type: 'document', ...r }))];
-      });
+      }, { repeatableRead: true });
       return lines;
     },
 

@@ -7,6 +7,7 @@ import type { Database, Tx } from '../db/index.js';
 import type { Embedder } from '../embeddings/index.js';
 import { PlinthError } from '../errors.js';
 import type { Logger } from '../telemetry/logger.js';
+import type { Metrics } from '../telemetry/metrics.js';
 import type { AddMemoriesInput, ListInput, Memory, MemoryVersion, SearchInput, SearchResult, UpdateMemoryInput } from './schema.js';
 import { searchInput } from './schema.js';
 import * as store from './store.js';
@@ -17,6 +18,8 @@ export interface MemoryServiceDeps {
   /** Appends to the audit log inside the caller's transaction. */
   audit: (tx: Tx, tenantId: string, audit: Audit, action: string, target?: string, details?: Record<string, unknown>) => Promise<void>;
   logger?: Logger;
+  /** Search latency is observed here when given. */
+  metrics?: Pick<Metrics, 'memorySearchDuration'>;
 }
 
 export type MemoryService = Awaited<ReturnType<typeof createMemoryService>>;
@@ -179,6 +182,7 @@ export async function createMemoryService(deps: MemoryServiceDeps) {
 
     async search(tenantId: string, raw: SearchInput, options: { queryVector?: Float32Array } = {}): Promise<SearchResult[]> {
       const q = searchInput.parse(raw);
+      const started = performance.now();
       const needVector = q.mode !== 'fulltext';
       const queryVector = !needVector
         ? null
@@ -207,6 +211,7 @@ export async function createMemoryService(deps: MemoryServiceDeps) {
         { readOnly: true, settings: { 'hnsw.ef_search': Math.min(1000, Math.max(40, candidates)) } },
       );
       const picked = mmr ? maximalMarginalRelevance(rows, q.k, q.mmr_lambda!) : rows;
+      deps.metrics?.memorySearchDuration.observe({ mode: q.mode }, (performance.now() - started) / 1000);
       return picked.map((r) => ({
         ...store.toMemory(r),
         score: r.score,

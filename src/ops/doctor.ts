@@ -5,6 +5,8 @@ import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../config/index.js';
 import { openDatabase } from '../db/index.js';
+import { createEmbedder } from '../embeddings/index.js';
+import { createLogger } from '../telemetry/logger.js';
 import { checkDatabase, checkMigrations, checkOptional, type DependencyState } from './dependencies.js';
 
 export interface DoctorReport {
@@ -56,7 +58,29 @@ export async function runDoctor(config: Config): Promise<DoctorReport> {
     }
   }
   checks.push(...(await checkOptional(config)));
+  checks.push(await checkEmbeddings(config));
   return { ok: checks.every((c) => c.ok || !c.required), checks };
+}
+
+async function checkEmbeddings(config: Config): Promise<DependencyState> {
+  try {
+    const embedder = await createEmbedder(config, createLogger({ level: 'silent' }));
+    try {
+      const low = embedder.quality === 'low';
+      return {
+        name: 'embeddings',
+        mode: embedder.provider === 'hashing' || embedder.provider === 'local' ? 'embedded' : 'external',
+        required: false,
+        ok: !low,
+        detail: `${embedder.provider}:${embedder.model} (${embedder.dimensions} dimensions)${low ? ' — LOW QUALITY: lexical hashing, no semantic similarity' : ''}`,
+        ...(low ? { fix: 'Set OLLAMA_URL, OPENAI_BASE_URL or EMBEDDINGS_LOCAL_MODEL_DIR for semantic search, then run `plinth memory reembed`.' } : {}),
+      };
+    } finally {
+      await embedder.close();
+    }
+  } catch (err) {
+    return { name: 'embeddings', mode: 'external', required: true, ok: false, detail: (err as Error).message, fix: 'Check the EMBEDDINGS_* settings and that the provider is reachable.' };
+  }
 }
 
 function checkDataDir(config: Config): DependencyState {

@@ -1,6 +1,8 @@
 // Structured JSON logs (pino). Credentials are redacted by path, and any string that looks
-// like a Plinth API key is scrubbed wherever it appears, as a second line of defence.
+// like a Plinth API key is scrubbed wherever it appears, as a second line of defence. Lines
+// written while a trace span is active carry trace_id and span_id.
 import { pino, type Logger, type DestinationStream } from 'pino';
+import { currentTraceIds } from './trace-context.js';
 
 export type { Logger };
 
@@ -47,6 +49,8 @@ export function createLogger(options: LoggerOptions = {}): Logger {
       base: { pid: process.pid },
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
+      // Lines written inside a span carry its ids, so logs and traces join on trace_id.
+      mixin: () => currentTraceIds() ?? {},
       hooks: {
         // Scrub key-shaped strings from messages; structured fields are covered by `redact`.
         logMethod(args, method) {

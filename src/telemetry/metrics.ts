@@ -1,6 +1,18 @@
 // Prometheus metrics. One registry per running app (never the global one), so several
 // apps can live in one process (tests) and nothing leaks between them.
+//
+// Label values are always drawn from small, closed sets (route templates, tool names, modes,
+// outcomes): never a tenant, user, key, memory id or query text, so series stay bounded.
+// docs/observability.md lists every metric; deploy/observability/ queries only these names.
 import { Registry, collectDefaultMetrics, Counter, Histogram, Gauge } from 'prom-client';
+import { VERSION } from '../version.js';
+import { sampledTraceId } from './trace-context.js';
+
+/** Latency buckets shared by every duration histogram. 0.25 and 1 are SLO thresholds: keep them. */
+export const DURATION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+
+/** How an MCP tool call ended: `client_error` is a refusal the caller can fix (4xx), `server_error` is ours (5xx). */
+export type ToolOutcome = 'ok' | 'client_error' | 'server_error';
 
 export interface Metrics {
   registry: Registry;
@@ -9,11 +21,44 @@ export interface Metrics {
   httpInFlight: Gauge;
   authFailures: Counter<'reason'>;
   dbPool: Gauge<'state'>;
+  mcpToolCalls: Counter<'tool' | 'outcome'>;
+  mcpToolDuration: Histogram<'tool' | 'outcome'>;
+  memorySearchDuration: Histogram<'mode'>;
+  /** Estimated rows: kind = memories | chunks. Refreshed at scrape time from planner statistics. */
+  memoryItems: Gauge<'kind'>;
+  buildInfo: Gauge<'version' | 'node_version'>;
 }
 
-export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metrics {
+export interface CreateMetricsOptions {
+  defaultMetrics?: boolean;
+  /**
+   * Attach the current trace id as an exemplar to HTTP latency observations. Exemplars only exist
+   * in the OpenMetrics format, so the registry then answers in it (Prometheus negotiates either).
+   */
+  exemplars?: boolean;
+}
+
+export function createMetrics(options: CreateMetricsOptions = {}): Metrics {
+  const exemplars = options.exemplars === true;
   const registry = new Registry();
+  if (exemplars) registry.setContentType(Registry.OPENMETRICS_CONTENT_TYPE as unknown as typeof registry.contentType);
   if (options.defaultMetrics !== false) collectDefaultMetrics({ register: registry, prefix: 'plinth_' });
+  const httpDuration = new Histogram({
+    name: 'plinth_http_request_duration_seconds',
+    help: 'HTTP request latency by route template and status code.',
+    labelNames: ['method', 'route', 'status_code'],
+    buckets: DURATION_BUCKETS,
+    registers: [registry],
+    enableExemplars: exemplars,
+  });
+  if (exemplars) withTraceExemplars(httpDuration);
+  const buildInfo = new Gauge({
+    name: 'plinth_build_info',
+    help: 'Always 1; the labels say which Plinth version and Node.js runtime this process runs.',
+    labelNames: ['version', 'node_version'],
+    registers: [registry],
+  });
+  buildInfo.set({ version: VERSION, node_version: process.versions.node }, 1);
   return {
     registry,
     httpRequests: new Counter({
@@ -22,13 +67,7 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
       labelNames: ['method', 'route', 'status_code'],
       registers: [registry],
     }),
-    httpDuration: new Histogram({
-      name: 'plinth_http_request_duration_seconds',
-      help: 'HTTP request latency by route template and status code.',
-      labelNames: ['method', 'route', 'status_code'],
-      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
-      registers: [registry],
-    }),
+    httpDuration,
     httpInFlight: new Gauge({
       name: 'plinth_http_requests_in_flight',
       help: 'HTTP requests being served right now.',
@@ -46,5 +85,50 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
       labelNames: ['state'],
       registers: [registry],
     }),
+    mcpToolCalls: new Counter({
+      name: 'plinth_mcp_tool_calls_total',
+      help: 'MCP tool calls by tool and outcome (ok, client_error, server_error).',
+      labelNames: ['tool', 'outcome'],
+      registers: [registry],
+    }),
+    mcpToolDuration: new Histogram({
+      name: 'plinth_mcp_tool_call_duration_seconds',
+      help: 'MCP tool call latency by tool and outcome.',
+      labelNames: ['tool', 'outcome'],
+      buckets: DURATION_BUCKETS,
+      registers: [registry],
+    }),
+    memorySearchDuration: new Histogram({
+      name: 'plinth_memory_search_duration_seconds',
+      help: 'Memory search latency (embedding the query included) by mode (hybrid, vector, fulltext).',
+      labelNames: ['mode'],
+      buckets: DURATION_BUCKETS,
+      registers: [registry],
+    }),
+    memoryItems: new Gauge({
+      name: 'plinth_memory_items',
+      help: 'Estimated rows in the memory index by kind (memories, chunks), from PostgreSQL statistics.',
+      labelNames: ['kind'],
+      registers: [registry],
+    }),
+    buildInfo,
   };
+}
+
+/**
+ * Make `histogram.observe(labels, value)` carry the sampled trace id of the active span as an
+ * exemplar, so callers (the HTTP metrics plugin) stay unaware of tracing.
+ */
+function withTraceExemplars<T extends string>(histogram: Histogram<T>): void {
+  const observe = histogram.observe.bind(histogram) as unknown as (data: { labels?: Partial<Record<T, string | number>>; value: number; exemplarLabels?: Record<string, string> }) => void;
+  const patched = (labels: Partial<Record<T, string | number>> | number | { labels?: unknown; value: number }, value?: number): void => {
+    if (typeof labels === 'object' && 'value' in labels && value === undefined) {
+      observe(labels as Parameters<typeof observe>[0]); // already the exemplar form
+      return;
+    }
+    const traceId = sampledTraceId();
+    if (typeof labels === 'number') observe({ value: labels, ...(traceId ? { exemplarLabels: { trace_id: traceId } } : {}) });
+    else observe({ labels: labels as Partial<Record<T, string | number>>, value: value ?? 0, ...(traceId ? { exemplarLabels: { trace_id: traceId } } : {}) });
+  };
+  (histogram as unknown as { observe: typeof patched }).observe = patched;
 }

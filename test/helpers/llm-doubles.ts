@@ -2,8 +2,9 @@
 // follow the documented request and response shapes (Ollama /api/embed, /api/version, /api/tags;
 // OpenAI /v1/embeddings, /v1/models), compute embeddings deterministically with the hashing
 // embedder, record every request, and inject faults on demand: error statuses, latency, dropped
-// connections, wrong dimensions, non-finite values. New endpoints (chat, streaming) plug in
-// through `routes`.
+// connections, wrong dimensions, non-finite values. Chat (Ollama /api/chat with NDJSON streaming,
+// OpenAI /v1/chat/completions with SSE) answers deterministically, with its own faults: a slow
+// first token, an error or a dropped connection mid-stream. Other endpoints plug in through `routes`.
 import { once } from 'node:events';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -43,6 +44,16 @@ export class Faults {
   wrongDimensions = 0;
   /** A null (JSON's rendering of NaN) inside the vectors of the next n embedding requests. */
   nonFinite = 0;
+  /** Chat streams: delay after the response headers, before the first chunk. */
+  firstTokenDelayMs = 0;
+  /** Chat streams: delay between chunks. */
+  chunkDelayMs = 0;
+  /** Chat streams: an error object after the first chunk, for the next n chat requests. */
+  midStreamErrors = 0;
+  /** Chat streams: the connection dropped after the first chunk, for the next n chat requests. */
+  midStreamDrops = 0;
+  /** Chat streams that ended because the client went away. */
+  abortedStreams = 0;
 
   failNext(count: number, status: number, options: FaultOptions = {}): void {
     for (let i = 0; i < count; i++) this.failures.push({ status, ...options });
@@ -60,12 +71,25 @@ export class Faults {
     this.nonFinite += count;
   }
 
+  midStreamErrorNext(count: number): void {
+    this.midStreamErrors += count;
+  }
+
+  midStreamDropNext(count: number): void {
+    this.midStreamDrops += count;
+  }
+
   reset(): void {
     this.failures = [];
     this.drops = 0;
     this.latencyMs = 0;
     this.wrongDimensions = 0;
     this.nonFinite = 0;
+    this.firstTokenDelayMs = 0;
+    this.chunkDelayMs = 0;
+    this.midStreamErrors = 0;
+    this.midStreamDrops = 0;
+    this.abortedStreams = 0;
   }
 }
 
@@ -184,6 +208,92 @@ async function startDouble(
 }
 
 // ---------------------------------------------------------------------------------------------
+// Chat, shared by both doubles. The answer is deterministic: with tools offered (and tool_choice
+// not "none") after a user turn, a call of the first tool with {"query": <user text>}; after a
+// tool result, "Tool said: <result>"; otherwise "Echo: <last user text>" (as JSON {"echo": …}
+// when a JSON response format is asked for). Tokens are whitespace-separated words.
+
+interface ChatBody {
+  model?: unknown;
+  messages?: Array<{ role?: string; content?: unknown }>;
+  tools?: Array<{ function?: { name?: string } }>;
+  tool_choice?: unknown;
+  format?: unknown;
+  response_format?: { type?: string };
+  stream?: unknown;
+  stream_options?: { include_usage?: boolean };
+}
+
+export interface ChatAnswer {
+  text: string | null;
+  toolCall?: { name: string; arguments: Record<string, unknown> };
+  promptTokens: number;
+  pieces: string[];
+}
+
+const words = (t: string) => t.split(/\s+/).filter(Boolean).length;
+const contentText = (c: unknown): string =>
+  typeof c === 'string' ? c : Array.isArray(c) ? c.map((p: { text?: unknown }) => (typeof p?.text === 'string' ? p.text : '')).join('') : '';
+
+export function chatAnswer(body: ChatBody, json: boolean): ChatAnswer {
+  const messages = body.messages ?? [];
+  const last = messages[messages.length - 1];
+  const promptTokens = messages.reduce((n, m) => n + words(contentText(m.content)), 0);
+  const tool = body.tools?.[0]?.function?.name;
+  if (tool && body.tool_choice !== 'none' && last?.role === 'user') {
+    return { text: null, toolCall: { name: tool, arguments: { query: contentText(last.content) } }, promptTokens, pieces: [] };
+  }
+  const text = last?.role === 'tool' ? `Tool said: ${contentText(last.content)}` : `Echo: ${contentText([...messages].reverse().find((m) => m.role === 'user')?.content)}`;
+  const answer = json ? JSON.stringify({ echo: text }) : text;
+  const pieces = answer.match(/\S+\s*/g) ?? [answer];
+  return { text: answer, promptTokens, pieces };
+}
+
+/** Writes a chat stream, honouring the chat faults; `line` renders one piece, `error` the mid-stream error. */
+async function streamChat(
+  req: DoubleRequest,
+  res: http.ServerResponse,
+  faults: Faults,
+  contentType: string,
+  items: string[],
+  error: string,
+): Promise<void> {
+  const midError = faults.midStreamErrors > 0;
+  if (midError) faults.midStreamErrors--;
+  const midDrop = faults.midStreamDrops > 0;
+  if (midDrop) faults.midStreamDrops--;
+  let finished = false;
+  res.on('close', () => {
+    if (!finished) faults.abortedStreams++;
+  });
+  res.writeHead(200, { 'content-type': contentType, 'cache-control': 'no-cache' });
+  res.flushHeaders();
+  if (faults.firstTokenDelayMs > 0) await sleep(faults.firstTokenDelayMs);
+  for (let i = 0; i < items.length; i++) {
+    if (res.destroyed) return;
+    if (i > 0 && faults.chunkDelayMs > 0) await sleep(faults.chunkDelayMs);
+    if (res.destroyed) return;
+    res.write(items[i]);
+    if (i === 0 && midDrop) {
+      // Let the first chunk reach the client before the connection goes.
+      await sleep(50);
+      finished = true;
+      req.headers['x-dropped'] = '1';
+      res.socket?.destroy();
+      return;
+    }
+    if (i === 0 && midError) {
+      res.write(error);
+      finished = true;
+      res.end();
+      return;
+    }
+  }
+  finished = true;
+  res.end();
+}
+
+// ---------------------------------------------------------------------------------------------
 // Ollama (https://github.com/ollama/ollama/blob/main/docs/api.md)
 
 export const OLLAMA_DOUBLE_VERSION = '0.12.6';
@@ -222,6 +332,31 @@ export async function startOllamaDouble(options: DoubleOptions = {}): Promise<Ll
         prompt_eval_count: input.reduce((n, t) => n + t.split(/\s+/).filter(Boolean).length, 0),
       });
     },
+  };
+  routes['POST /api/chat'] = async (req, res) => {
+    const body = req.body as ChatBody | undefined;
+    if (!body || typeof body !== 'object' || !Array.isArray(body.messages)) return json(res, 400, { error: 'invalid request body' });
+    if (!known(body.model)) return json(res, 404, { error: `model "${String(body.model)}" not found, try pulling it first` });
+    const answer = chatAnswer(body, body.format !== undefined);
+    const base = { model: body.model, created_at: '2025-01-01T00:00:00Z' };
+    const done = {
+      ...base,
+      message: { role: 'assistant', content: '' },
+      done: true,
+      done_reason: 'stop',
+      total_duration: 4883583458,
+      prompt_eval_count: answer.promptTokens,
+      eval_count: answer.toolCall ? 8 : answer.pieces.reduce((n, p) => n + words(p), 0),
+    };
+    const messages = answer.toolCall
+      ? [{ ...base, message: { role: 'assistant', content: '', tool_calls: [{ function: { name: answer.toolCall.name, arguments: answer.toolCall.arguments } }] }, done: false }]
+      : answer.pieces.map((p) => ({ ...base, message: { role: 'assistant', content: p }, done: false }));
+    if (body.stream === false) {
+      const content = answer.pieces.join('');
+      return json(res, 200, { ...done, message: { role: 'assistant', content, ...(answer.toolCall ? { tool_calls: [{ function: answer.toolCall }] } : {}) } });
+    }
+    const items = [...messages, done].map((m) => `${JSON.stringify(m)}\n`);
+    await streamChat(req, res, faults, 'application/x-ndjson', items, `${JSON.stringify({ error: 'an injected error occurred mid-stream' })}\n`);
   };
   return startDouble({ ...routes, ...options.routes }, (status) => ({ error: status === 404 ? 'not found' : `injected failure (HTTP ${status})` }), '', faults);
 }
@@ -286,6 +421,46 @@ export async function startOpenAIDouble(options: OpenAIDoubleOptions = {}): Prom
       const tokens = (input as string[]).reduce((n, t) => n + t.split(/\s+/).filter(Boolean).length, 0);
       json(res, 200, { object: 'list', data, model: body.model, usage: { prompt_tokens: tokens, total_tokens: tokens } });
     },
+  };
+  routes['POST /v1/chat/completions'] = async (req, res) => {
+    if (!authorised(req, res)) return;
+    const body = req.body as ChatBody | undefined;
+    if (!body || typeof body !== 'object' || !Array.isArray(body.messages) || body.messages.length === 0) {
+      return json(res, 400, { error: { message: "'messages' is required.", type: 'invalid_request_error', param: 'messages', code: null } });
+    }
+    if (typeof body.model !== 'string' || !models.includes(body.model)) {
+      return json(res, 404, {
+        error: { message: `The model \`${String(body.model)}\` does not exist or you do not have access to it.`, type: 'invalid_request_error', param: null, code: 'model_not_found' },
+      });
+    }
+    const rf = body.response_format?.type;
+    const answer = chatAnswer(body, rf === 'json_object' || rf === 'json_schema');
+    const completionTokens = answer.toolCall ? 8 : answer.pieces.reduce((n, p) => n + words(p), 0);
+    const usage = { prompt_tokens: answer.promptTokens, completion_tokens: completionTokens, total_tokens: answer.promptTokens + completionTokens };
+    const id = 'chatcmpl-double';
+    const base = { id, created: 1705953180, model: body.model, system_fingerprint: 'fp_double' };
+    const toolCall = answer.toolCall ? { id: 'call_double_1', type: 'function', function: { name: answer.toolCall.name, arguments: JSON.stringify(answer.toolCall.arguments) } } : undefined;
+    const finish = toolCall ? 'tool_calls' : 'stop';
+    if (body.stream !== true) {
+      return json(res, 200, {
+        ...base,
+        object: 'chat.completion',
+        choices: [{ index: 0, message: { role: 'assistant', content: answer.text, ...(toolCall ? { tool_calls: [toolCall] } : {}), refusal: null }, logprobs: null, finish_reason: finish }],
+        usage,
+      });
+    }
+    const chunk = (delta: Record<string, unknown>, finishReason: string | null) => ({ ...base, object: 'chat.completion.chunk', choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason }] });
+    const events: unknown[] = [chunk({ role: 'assistant', content: '' }, null)];
+    if (toolCall) {
+      events.push(chunk({ tool_calls: [{ index: 0, id: toolCall.id, type: 'function', function: { name: toolCall.function.name, arguments: '' } }] }, null));
+      events.push(chunk({ tool_calls: [{ index: 0, function: { arguments: toolCall.function.arguments } }] }, null));
+    } else {
+      for (const p of answer.pieces) events.push(chunk({ content: p }, null));
+    }
+    events.push(chunk({}, finish));
+    if (body.stream_options?.include_usage) events.push({ ...base, object: 'chat.completion.chunk', choices: [], usage });
+    const items = [...events.map((e) => `data: ${JSON.stringify(e)}\n\n`), 'data: [DONE]\n\n'];
+    await streamChat(req, res, faults, 'text/event-stream', items, `data: ${JSON.stringify({ error: { message: 'an injected error occurred mid-stream', type: 'server_error', param: null, code: null } })}\n\n`);
   };
   return startDouble({ ...routes, ...options.routes }, errorBody, '/v1', faults);
 }

@@ -33,10 +33,12 @@ function servedCertificate(port: number, ca: string): Promise<string> {
 describe(`server (${ADAPTER})`, () => {
   it('drains in-flight requests on shutdown, then refuses new ones and closes the database', async () => {
     const t = await startTestPlatform({ PLINTH_PORT: '0', PLINTH_SHUTDOWN_TIMEOUT_MS: '5000' });
+    let started = 0;
     const server = await startServer(t.platform, {
       handleSignals: false,
       configure: (app) => {
         app.get('/slow', async () => {
+          started++;
           await new Promise((r) => setTimeout(r, 600));
           return { done: true };
         });
@@ -45,7 +47,10 @@ describe(`server (${ADAPTER})`, () => {
     try {
       const headers = { authorization: `Bearer ${t.adminKey}` };
       const inflight = Array.from({ length: 5 }, () => fetch(`${server.url}/slow`, { headers }));
-      await new Promise((r) => setTimeout(r, 150));
+      // Shut down only once all five are being handled: a connection whose request has not
+      // arrived yet is idle, and closing idle connections is what shutdown should do.
+      for (let i = 0; i < 200 && started < 5; i++) await new Promise((r) => setTimeout(r, 25));
+      assert.equal(started, 5);
       const closing = server.close();
       const results = await Promise.all(inflight);
       assert.deepEqual(results.map((r) => r.status), [200, 200, 200, 200, 200]);
