@@ -56,7 +56,13 @@ describe('exported metrics match the dashboards and rules', () => {
   let recorded: Set<string>;
 
   before(async () => {
-    const scraped = await scrape(plinth.url);
+    // Live-row statistics reach pg_stat_user_tables asynchronously (PostgreSQL flushes them at most
+    // once a second per backend, later on a loaded machine): scrape until the writes show.
+    let scraped = await scrape(plinth.url);
+    for (let i = 0; i < 40 && !/plinth_memory_items\{kind="memories"\} [1-9]/.test(scraped.text); i++) {
+      await new Promise((r) => setTimeout(r, 250));
+      scraped = await scrape(plinth.url);
+    }
     assert.match(scraped.contentType, /^text\/plain; version=0\.0\.4/, 'Prometheus text format while tracing is off');
     text = scraped.text;
     exposition = parseExposition(text);
