@@ -165,13 +165,13 @@ describe(`memory over HTTP (${ADAPTER})`, () => {
   });
 
   it('respects validity intervals and as_of', async () => {
-    const [m] = await add([{ text: 'The CEO is Dana.', user_id: 'hist', valid_from: '2020-01-01T00:00:00Z' }]);
+    const [m] = await add([{ text: 'The team lead is Dana.', user_id: 'hist', valid_from: '2020-01-01T00:00:00Z' }]);
     await app.inject({ method: 'PATCH', url: `/v1/memories/${m!.id}`, headers: h(writer), payload: { valid_to: '2024-01-01T00:00:00Z' } });
-    await add([{ text: 'The CEO is Eve.', user_id: 'hist', valid_from: '2024-01-01T00:00:00Z' }]);
-    const now = await search({ query: 'who is the CEO', user_id: 'hist' });
-    assert.deepEqual(now.map((r) => r.text), ['The CEO is Eve.']);
-    const past = await search({ query: 'who is the CEO', user_id: 'hist', as_of: '2022-06-01T00:00:00Z' });
-    assert.deepEqual(past.map((r) => r.text), ['The CEO is Dana.']);
+    await add([{ text: 'The team lead is Eve.', user_id: 'hist', valid_from: '2024-01-01T00:00:00Z' }]);
+    const now = await search({ query: 'who is the team lead', user_id: 'hist' });
+    assert.deepEqual(now.map((r) => r.text), ['The team lead is Eve.']);
+    const past = await search({ query: 'who is the team lead', user_id: 'hist', as_of: '2022-06-01T00:00:00Z' });
+    assert.deepEqual(past.map((r) => r.text), ['The team lead is Dana.']);
   });
 
   it('lists with cursor pagination', async () => {
