@@ -620,6 +620,13 @@ function resultsTable(scale: ScaleResult[]): string {
     ['  hybrid / raw: p50', `<= ${TARGETS.ratio}x`, ...col((r) => `${mark(ratio(r, 'service_hybrid', 'p50_ms'), ratio(r, 'service_hybrid', 'p50_ms') <= TARGETS.ratio, 2)}`)],
     ['  hybrid / raw: p99', `<= ${TARGETS.ratio}x`, ...col((r) => `${mark(ratio(r, 'service_hybrid', 'p99_ms'), ratio(r, 'service_hybrid', 'p99_ms') <= TARGETS.ratio, 2)}`)],
     ['  extra: raw full-text OR query, top 40 by ts_rank_cd, p50 / p99 (ms)', '', ...col((r) => `${fmt(lat(r, 'raw_fulltext').p50_ms)} / ${fmt(lat(r, 'raw_fulltext').p99_ms)}`)],
+    [
+      '  measured requests raw / vector / hybrid (* = cut by the time limit)',
+      '',
+      ...col((r) =>
+        (['raw_vector', 'service_vector', 'service_hybrid'] as const).map((k) => `${lat(r, k).requests.toLocaleString('en-US')}${lat(r, k).truncated ? '*' : ''}`).join(' / '),
+      ),
+    ],
     ['  throughput raw / vector / hybrid (req/s)', '', ...col((r) => ['raw_vector', 'service_vector', 'service_hybrid'].map((k) => fmt(lat(r, k as keyof ScaleResult['latency']).throughput_per_s, 0)).join(' / '))],
     [`HNSW recall@10, service (ef_search ${scale[0]?.recall.service.ef_search ?? 40})`, `>= ${TARGETS.recall}`, ...col((r) => mark(r.recall.service.recall_at_10, r.recall.service.recall_at_10 >= TARGETS.recall, 3))],
   ];
@@ -665,7 +672,7 @@ function hybridVerdict(results: QualityResult[]): string[] {
   return results.map((r) => {
     const h = r.modes.hybrid;
     const beats = (k: 'recall_at_5' | 'recall_at_10') => h[k] > r.modes.vector[k] && h[k] > r.modes.fulltext[k];
-    return `${DB_LABEL[r.db]}, ${r.embedder.provider}/${r.embedder.model}: hybrid beats both single retrievers at recall@5: ${beats('recall_at_5') ? 'yes ✓' : 'no ✗'}, at recall@10: ${beats('recall_at_10') ? 'yes ✓' : 'no ✗'}`;
+    return `- ${DB_LABEL[r.db]}, ${r.embedder.provider}/${r.embedder.model}: hybrid beats both single retrievers at recall@5: ${beats('recall_at_5') ? 'yes ✓' : 'no ✗'}, at recall@10: ${beats('recall_at_10') ? 'yes ✓' : 'no ✗'}`;
   });
 }
 
