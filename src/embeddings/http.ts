@@ -5,6 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { maskUrl, scrub } from '../config/secret.js';
 import { PlinthError } from '../errors.js';
 import type { EmbeddingProvider } from './port.js';
+import { retryAfterMs, upstreamErrorText } from '../upstream-errors.js';
 
 export interface UpstreamOptions {
   provider: EmbeddingProvider;
@@ -97,7 +98,7 @@ async function attemptOnce(url: string, payload: string, options: UpstreamOption
       // Upstream auth errors may echo part of the key; say what to check instead.
       throw new PlinthError('EMBEDDING_FAILED', `The ${provider} embedding API at ${where} refused the credentials (HTTP ${status}); check the API key.`, extra);
     }
-    const detail = clean(upstreamMessage(text));
+    const detail = clean(upstreamErrorText(text));
     const message = `The ${provider} embedding API at ${where} answered HTTP ${status}${detail ? `: ${detail}` : ''}.`;
     if (status === 408 || status === 429 || status >= 500) {
       return new RetryableFailure(new PlinthError('EMBEDDING_UNAVAILABLE', message, extra), retryAfterMs(res.headers.get('retry-after')));
@@ -112,25 +113,3 @@ async function attemptOnce(url: string, payload: string, options: UpstreamOption
   }
 }
 
-/** The human-readable part of an error body: Ollama `{error}`, OpenAI `{error: {message}}`, or plain text. */
-function upstreamMessage(text: string): string {
-  try {
-    const body = JSON.parse(text) as { error?: unknown; message?: unknown };
-    if (typeof body.error === 'string') return body.error;
-    if (body.error && typeof body.error === 'object' && typeof (body.error as { message?: unknown }).message === 'string') {
-      return (body.error as { message: string }).message;
-    }
-    if (typeof body.message === 'string') return body.message;
-  } catch {
-    // Not JSON: fall through to the raw text.
-  }
-  return text.replace(/\s+/g, ' ').trim();
-}
-
-function retryAfterMs(header: string | null): number | undefined {
-  if (!header) return undefined;
-  const seconds = Number(header);
-  if (Number.isFinite(seconds) && seconds >= 0) return seconds * 1000;
-  const date = Date.parse(header);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
-}

@@ -4,6 +4,7 @@
 import { maskUrl, scrub } from '../config/secret.js';
 import { PlinthError, type ErrorName } from '../errors.js';
 import type { ChatChunk, ChatRequest } from './schema.js';
+import { retryAfterMs, upstreamErrorText } from '../upstream-errors.js';
 
 export type UpstreamKind = 'ollama' | 'openai';
 
@@ -66,35 +67,13 @@ export async function request(
   if (status === 401 || status === 403) {
     throw upstreamFailure('UPSTREAM_FAILED', `Upstream ${who.upstream} refused Plinth's credentials (HTTP ${status}); check its API key.`, false, extra);
   }
-  const detail = scrub(errorText(text), who.secrets).slice(0, MAX_DETAIL);
+  const detail = scrub(upstreamErrorText(text), who.secrets).slice(0, MAX_DETAIL);
   const message = `Upstream ${who.upstream} answered HTTP ${status}${detail ? `: ${detail}` : ''}.`;
   if (status === 404 && /model/i.test(detail)) throw upstreamFailure('MODEL_NOT_FOUND', message, false, extra);
   if (status === 408 || status === 429 || status >= 500) {
     throw upstreamFailure('UPSTREAM_UNAVAILABLE', message, true, extra, retryAfterMs(res.headers.get('retry-after')));
   }
   throw upstreamFailure('UPSTREAM_FAILED', message, false, extra);
-}
-
-/** The human-readable part of an error body: Ollama `{error}`, OpenAI `{error: {message}}`, or text. */
-export function errorText(text: string): string {
-  try {
-    const body = JSON.parse(text) as { error?: unknown; message?: unknown };
-    if (typeof body.error === 'string') return body.error;
-    const nested = body.error as { message?: unknown } | undefined;
-    if (nested && typeof nested.message === 'string') return nested.message;
-    if (typeof body.message === 'string') return body.message;
-  } catch {
-    // Not JSON: the raw text.
-  }
-  return text.replace(/\s+/g, ' ').trim();
-}
-
-function retryAfterMs(header: string | null): number | undefined {
-  if (!header) return undefined;
-  const seconds = Number(header);
-  if (Number.isFinite(seconds) && seconds >= 0) return seconds * 1000;
-  const date = Date.parse(header);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
 }
 
 /** Splits a byte stream into text lines (without the line break). */
