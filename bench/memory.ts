@@ -12,6 +12,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Platform } from '../src/platform.js';
 import type { Tx } from '../src/db/index.js';
+import { efSearch, searchDepth } from '../src/memory/hybrid.js';
 import { search as searchSql, vectorLiteral } from '../src/memory/store.js';
 import { benchPlatform, freshDatabase, realPostgres, versions, type DbKind, type RealPostgres } from './lib/databases.js';
 import { BENCH_DIR, fmt, machine, table, writeResults, type Cell } from './lib/report.js';
@@ -22,10 +23,14 @@ export const description = 'agent memory: ingest rate, search p50/p99 at 16 clie
 
 const BULK_BUILD_MEMORY = '1GB';
 const TARGETS = { ingestPerS: 2000, p50Ms: 5, p99Ms: 20, ratio: 1.5, recall: 0.95 };
+/** What the service uses for k=10 without MMR: list depth and hnsw.ef_search. */
+const SERVICE_DEPTH = searchDepth(10, false);
+const SERVICE_EF = efSearch(SERVICE_DEPTH);
 
 const FLAGS = {
   quick: { type: 'boolean', doc: 'fast check: 5k memories, 1k requests, 50 recall queries' },
   rows: { type: 'string', full: '100000', quick: '5000', doc: 'memories stored in PostgreSQL' },
+  'ingest-rows': { type: 'string', full: '100000', quick: '5000', doc: 'of those, the last N are inserted measured (the rest loaded before, unmeasured, index built after)' },
   'embedded-rows': { type: 'string', full: '20000', quick: '5000', doc: 'memories stored in embedded PGlite (smaller: PGlite is single-threaded WASM)' },
   db: { type: 'string', full: 'both', quick: 'both', doc: 'postgres | embedded | both' },
   dims: { type: 'string', full: '384', quick: '384', doc: 'vector dimensions' },
@@ -54,6 +59,7 @@ const envName = (flag: string) => `BENCH_${flag.toUpperCase().replace(/-/g, '_')
 interface Options {
   quick: boolean;
   rows: number;
+  ingestRows: number;
   embeddedRows: number;
   dbs: DbKind[];
   dims: number;
@@ -107,6 +113,7 @@ function parseOptions(args: string[]): Options | undefined {
   return {
     quick,
     rows: num('rows', 100),
+    ingestRows: num('ingest-rows', 100),
     embeddedRows: num('embedded-rows', 100),
     dbs: db === 'both' ? ['postgres', 'embedded'] : [db as DbKind],
     dims: num('dims', 2, 16000),
@@ -182,9 +189,9 @@ type BatchFn = (start: number, end: number) => Promise<void>;
  * concurrent batches. Each loader's rate is its rows over its own active time, and all targets
  * grow in step, so load from elsewhere on the machine affects them alike.
  */
-async function interleavedIngest<K extends string>(n: number, opts: Options, loaders: Record<K, BatchFn>): Promise<Record<K, IngestResult>> {
+async function interleavedIngest<K extends string>(from: number, n: number, opts: Options, loaders: Record<K, BatchFn>): Promise<Record<K, IngestResult>> {
   const names = Object.keys(loaders) as K[];
-  const all = batches(n, opts.batch);
+  const all = batches(n - from, opts.batch).map(([s, e]): [number, number] => [from + s, from + e]);
   const chunk = opts.ingestConcurrency * 4;
   const active = Object.fromEntries(names.map((k) => [k, 0])) as Record<K, number>;
   const lat = Object.fromEntries(names.map((k) => [k, [] as number[]])) as Record<K, number[]>;
@@ -209,14 +216,14 @@ async function interleavedIngest<K extends string>(n: number, opts: Options, loa
     }
     if (performance.now() - lastLog > 30_000) {
       lastLog = performance.now();
-      const done = Math.min(n, (c + chunk) * opts.batch);
-      log(`  … ${done.toLocaleString('en-US')} / ${n.toLocaleString('en-US')} rows; ${names.map((k) => `${k} ${fmt(done / active[k])}/s`).join(', ')}`);
+      const done = Math.min(n - from, (c + chunk) * opts.batch);
+      log(`  … ${done.toLocaleString('en-US')} / ${(n - from).toLocaleString('en-US')} rows; ${names.map((k) => `${k} ${fmt(done / active[k])}/s`).join(', ')}`);
     }
   }
   return Object.fromEntries(
     names.map((k) => {
       const l = lat[k].sort((a, b) => a - b);
-      return [k, { rows: n, wall_s: active[k], per_s: n / active[k], batch_p50_ms: percentile(l, 50), batch_p99_ms: percentile(l, 99) }];
+      return [k, { rows: n - from, wall_s: active[k], per_s: (n - from) / active[k], batch_p50_ms: percentile(l, 50), batch_p99_ms: percentile(l, 99) }];
     }),
   ) as Record<K, IngestResult>;
 }
@@ -231,7 +238,7 @@ function summarisePlan(lines: string[]): string[] {
 /**
  * The SQL the service sends for a search, rebuilt with the store's own `search` function (it
  * only records the statement here), then run under EXPLAIN ANALYZE with the service's tenant
- * and ef_search settings. Mirrors the service's choices: 40 candidates, k=10, no filters.
+ * and ef_search settings. Mirrors the service's choices for k=10 without filters.
  */
 async function servicePlan(p: Platform, tenantId: string, mode: 'vector' | 'hybrid', q: Query): Promise<string[]> {
   let captured: { text: string; values: readonly unknown[] } | undefined;
@@ -247,7 +254,7 @@ async function servicePlan(p: Platform, tenantId: string, mode: 'vector' | 'hybr
     queryVector: vectorLiteral(q.vector),
     queryText: q.text,
     mode,
-    candidates: 40,
+    candidates: SERVICE_DEPTH,
     limit: 10,
     scope: {},
     filters: undefined,
@@ -258,14 +265,16 @@ async function servicePlan(p: Platform, tenantId: string, mode: 'vector' | 'hybr
   const sql = captured!;
   const res = await p.db.withTenant(tenantId, (tx) => tx.query(`EXPLAIN (ANALYZE, BUFFERS) ${sql.text}`, sql.values), {
     readOnly: true,
-    settings: { 'hnsw.ef_search': 40 },
+    settings: { 'hnsw.ef_search': SERVICE_EF },
   });
   return res.rows.map((r) => String(r['QUERY PLAN']));
 }
 
 async function runScale(kind: DbKind, n: number, corpus: Corpus, opts: Options, real: RealPostgres | undefined): Promise<ScaleResult> {
   log(`${kind}: fresh database, platform with the hashing embedder (${opts.dims}-d); vectors are precomputed`);
-  const db = await freshDatabase(kind, real);
+  // The raw pgvector baseline runs outside a transaction: it gets the service's ef_search as the
+  // database default, so both search equally wide.
+  const db = await freshDatabase(kind, real, { 'hnsw.ef_search': SERVICE_EF });
   let platform: Platform | undefined;
   try {
     platform = await benchPlatform(db, {
@@ -274,6 +283,7 @@ async function runScale(kind: DbKind, n: number, corpus: Corpus, opts: Options, 
       EMBEDDINGS_DIMENSIONS: String(opts.dims),
     });
     const p = platform;
+    for (const stmt of db.sessionSettings) await p.db.withConnection((c) => c.query(stmt));
     const { memory } = p;
     const tenantId = (await p.auth.getTenant('default')).id;
     const audit = { actor: 'bench' };
@@ -295,29 +305,45 @@ async function runScale(kind: DbKind, n: number, corpus: Corpus, opts: Options, 
     log(`${kind}: ingest ${n.toLocaleString('en-US')} rows through memory.add and through the raw INSERT baseline, interleaved`);
     await sql(`DROP TABLE IF EXISTS bench_raw`);
     await sql(`CREATE TABLE bench_raw (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, text text NOT NULL, space_id integer NOT NULL, embedding vector NOT NULL)`);
-    await sql(`CREATE INDEX bench_raw_hnsw ON bench_raw USING hnsw ((embedding::vector(${dims})) vector_cosine_ops) WHERE space_id = ${spaceId}`);
+    const rawIndexSql = `CREATE INDEX bench_raw_hnsw ON bench_raw USING hnsw ((embedding::vector(${dims})) vector_cosine_ops) WHERE space_id = ${spaceId}`;
     const ids: string[] = new Array<string>(n);
-    const ingest = await interleavedIngest(n, opts, {
-      raw: async (s, e) => {
-        const texts = corpus.texts.slice(s, e);
-        const vecs: string[] = [];
-        for (let i = s; i < e; i++) vecs.push(vectorLiteral(corpus.vector(i)));
-        await sql(`INSERT INTO bench_raw (text, space_id, embedding) SELECT t, $3, e::vector FROM unnest($1::text[], $2::text[]) AS u(t, e)`, [texts, vecs, spaceId]);
-      },
-      service: async (s, e) => {
-        const memories = [];
-        const vectors: Float32Array[] = [];
-        for (let i = s; i < e; i++) {
-          memories.push({ text: corpus.texts[i]!, user_id: `user-${i % 100}` });
-          vectors.push(corpus.vector(i));
-        }
-        const added = await memory.add(tenantId, { memories }, audit, { vectors });
-        added.forEach((m, j) => {
-          if (m.deduplicated) throw new Error(`row ${s + j} was deduplicated: the synthetic texts must be unique`);
-          ids[s + j] = m.id;
-        });
-      },
-    });
+    const addRows = async (s: number, e: number) => {
+      const memories = [];
+      const vectors: Float32Array[] = [];
+      for (let i = s; i < e; i++) {
+        memories.push({ text: corpus.texts[i]!, user_id: `user-${i % 100}` });
+        vectors.push(corpus.vector(i));
+      }
+      const added = await memory.add(tenantId, { memories }, audit, { vectors });
+      added.forEach((m, j) => {
+        if (m.deduplicated) throw new Error(`row ${s + j} was deduplicated: the synthetic texts must be unique`);
+        ids[s + j] = m.id;
+      });
+    };
+    const rawRows = async (s: number, e: number) => {
+      const vecs: string[] = [];
+      for (let i = s; i < e; i++) vecs.push(vectorLiteral(corpus.vector(i)));
+      await sql(`INSERT INTO bench_raw (text, space_id, embedding) SELECT t, $3, e::vector FROM unnest($1::text[], $2::text[]) AS u(t, e)`, [corpus.texts.slice(s, e), vecs, spaceId]);
+    };
+    // With --ingest-rows below --rows, the first rows are loaded without the HNSW indexes (then
+    // built in one pass) and unmeasured, so that the measured inserts run against a full-size graph.
+    const prefix = n - Math.min(n, opts.ingestRows);
+    if (prefix > 0) {
+      log(`${kind}: unmeasured prefix: ${prefix.toLocaleString('en-US')} rows through memory.add and the raw table without HNSW indexes, then CREATE INDEX`);
+      const memIndex = (await p.db.withConnection((c) => c.query<{ d: string }>(`SELECT pg_get_indexdef($1::regclass) AS d`, [indexName]))).rows[0]!.d;
+      await sql(`DROP INDEX ${indexName}`);
+      for (const [s, e] of batches(prefix, opts.batch)) await Promise.all([addRows(s, e), rawRows(s, e)]);
+      await p.db.withConnection(async (c) => {
+        await c.query(`SET statement_timeout = 0; SET maintenance_work_mem = '${BULK_BUILD_MEMORY}'`);
+        await c.query(memIndex);
+        await c.query(rawIndexSql);
+        await c.query('RESET statement_timeout; RESET maintenance_work_mem');
+      });
+    } else {
+      await sql(rawIndexSql);
+    }
+    log(`${kind}: measured ingest of ${(n - prefix).toLocaleString('en-US')} rows (table at ${prefix.toLocaleString('en-US')} → ${n.toLocaleString('en-US')})`);
+    const ingest = await interleavedIngest(prefix, n, opts, { raw: rawRows, service: addRows });
     const { raw, service } = ingest;
     await sql(`DROP TABLE bench_raw`);
     log(`${kind}: memory.add ${fmt(service.per_s)} memories/s; baseline ${fmt(raw.per_s)} rows/s`);
@@ -368,7 +394,7 @@ async function runScale(kind: DbKind, n: number, corpus: Corpus, opts: Options, 
 
     const rawVectorSql = `SELECT id FROM memories WHERE space_id = $1 ORDER BY embedding::vector(${dims}) <=> $2 LIMIT 10`;
     const rawFulltextSql = `SELECT id FROM memories, (SELECT replace(plainto_tsquery('english', $1)::text, ' & ', ' | ')::tsquery AS q) tsq
-                             WHERE fts @@ tsq.q ORDER BY ts_rank_cd(fts, tsq.q) DESC, id LIMIT 40`;
+                             WHERE fts @@ tsq.q ORDER BY ts_rank_cd(fts, tsq.q) DESC, id LIMIT ${SERVICE_DEPTH}`;
     const plan = await sql(`EXPLAIN ${rawVectorSql}`, [spaceId, vectorLiteral(corpus.vector(0))]);
     const planText = plan.rows.map((r) => String((r as Record<string, unknown>)['QUERY PLAN'])).join('\n');
     const usesHnsw = planText.includes(indexName);
@@ -423,7 +449,7 @@ async function runScale(kind: DbKind, n: number, corpus: Corpus, opts: Options, 
     const recallOf = (found: string[][]) => found.reduce((sum, f, qi) => sum + f.filter((id) => truth[qi]!.has(id)).length / 10, 0) / found.length;
     const serviceFound: string[][] = [];
     for (const rq of recallQueries) serviceFound.push((await memory.search(tenantId, { query: rq.text, k: 10, mode: 'vector' }, { queryVector: rq.vector })).map((m) => m.id));
-    const serviceRecall = { ef_search: Math.max(40, 10 * 4), recall_at_10: recallOf(serviceFound) };
+    const serviceRecall = { ef_search: SERVICE_EF, recall_at_10: recallOf(serviceFound) };
     const sweep: RecallRow[] = [];
     for (const ef of opts.efSearch) {
       const found: string[][] = [];
@@ -482,8 +508,8 @@ type Mode = (typeof MODES)[number];
  * vector-only and full-text-only rankings: they show which change to the fusion would help.
  */
 const WHAT_IFS = [
-  { name: 'what-if: RRF of top-40 lists (as the service)', depth: 40, textWeight: 1 },
-  { name: 'what-if: RRF of top-10 lists', depth: 10, textWeight: 1 },
+  { name: 'what-if: RRF of top-10 lists (as the service for k=10)', depth: 10, textWeight: 1 },
+  { name: 'what-if: RRF of top-40 lists (the earlier default)', depth: 40, textWeight: 1 },
   { name: 'what-if: RRF of top-40 lists, full-text weight 0.5', depth: 40, textWeight: 0.5 },
 ] as const;
 
@@ -619,7 +645,7 @@ function resultsTable(scale: ScaleResult[]): string {
     ['  vector / raw: p99', `<= ${TARGETS.ratio}x`, ...col((r) => `${mark(ratio(r, 'service_vector', 'p99_ms'), ratio(r, 'service_vector', 'p99_ms') <= TARGETS.ratio, 2)}`)],
     ['  hybrid / raw: p50', `<= ${TARGETS.ratio}x`, ...col((r) => `${mark(ratio(r, 'service_hybrid', 'p50_ms'), ratio(r, 'service_hybrid', 'p50_ms') <= TARGETS.ratio, 2)}`)],
     ['  hybrid / raw: p99', `<= ${TARGETS.ratio}x`, ...col((r) => `${mark(ratio(r, 'service_hybrid', 'p99_ms'), ratio(r, 'service_hybrid', 'p99_ms') <= TARGETS.ratio, 2)}`)],
-    ['  extra: raw full-text OR query, top 40 by ts_rank_cd, p50 / p99 (ms)', '', ...col((r) => `${fmt(lat(r, 'raw_fulltext').p50_ms)} / ${fmt(lat(r, 'raw_fulltext').p99_ms)}`)],
+    [`  extra: raw full-text OR query (table owner, no RLS), top ${SERVICE_DEPTH} by ts_rank_cd, p50 / p99 (ms)`, '', ...col((r) => `${fmt(lat(r, 'raw_fulltext').p50_ms)} / ${fmt(lat(r, 'raw_fulltext').p99_ms)}`)],
     [
       '  measured requests raw / vector / hybrid (* = cut by the time limit)',
       '',
@@ -628,7 +654,7 @@ function resultsTable(scale: ScaleResult[]): string {
       ),
     ],
     ['  throughput raw / vector / hybrid (req/s)', '', ...col((r) => ['raw_vector', 'service_vector', 'service_hybrid'].map((k) => fmt(lat(r, k as keyof ScaleResult['latency']).throughput_per_s, 0)).join(' / '))],
-    [`HNSW recall@10, service (ef_search ${scale[0]?.recall.service.ef_search ?? 40})`, `>= ${TARGETS.recall}`, ...col((r) => mark(r.recall.service.recall_at_10, r.recall.service.recall_at_10 >= TARGETS.recall, 3))],
+    [`HNSW recall@10, service (ef_search ${scale[0]?.recall.service.ef_search ?? SERVICE_EF})`, `>= ${TARGETS.recall}`, ...col((r) => mark(r.recall.service.recall_at_10, r.recall.service.recall_at_10 >= TARGETS.recall, 3))],
   ];
   const efs = scale[0]?.recall.sweep.map((s) => s.ef_search) ?? [];
   for (const ef of efs) {
@@ -725,10 +751,10 @@ export async function main(args: string[]): Promise<number> {
       ['texts', '4 cluster topic words + 10 Zipf–Mandelbrot general words (20k vocabulary) + 1 unique code per memory'],
       ['queries', `a stored vector + ${opts.queryNoise} isotropic noise; text: 2–4 of its words, its code in 30%`],
       ['embedder (scale part)', `hashing (${opts.dims}-d) configured; vectors passed precomputed, so no embedding time is measured`],
-      ['HNSW index', `pgvector defaults (m 16, ef_construction 64), partial expression index ${scale[0]?.hnsw_index ?? ''}; service ef_search = max(40, 4k) = 40`],
+      ['HNSW index', `pgvector defaults (m 16, ef_construction 64), partial expression index ${scale[0]?.hnsw_index ?? ''}; service ef_search = max(100, depth) = ${SERVICE_EF}, list depth max(10, k) = ${SERVICE_DEPTH}; the raw baseline runs at the same ef_search (a database default)`],
       [
         'ingestion',
-        `batches of ${opts.batch}, ${opts.ingestConcurrency} concurrent; memory.add and the raw baseline interleaved in chunks of ${opts.ingestConcurrency * 4} batches; VACUUM ANALYZE before reads`,
+        `measured: the last ${Math.min(opts.ingestRows, opts.rows).toLocaleString('en-US')} rows (any earlier rows loaded unmeasured, indexes built after); batches of ${opts.batch}, ${opts.ingestConcurrency} concurrent; memory.add and the raw baseline interleaved in chunks of ${opts.ingestConcurrency * 4} batches; VACUUM ANALYZE before reads`,
       ],
       [
         'search',

@@ -34,6 +34,14 @@ EMBED_MODEL_DIR="$SERVICES_DIR/models/all-MiniLM-L6-v2-int8"
 # Redis and a Sentinel watching it, from Debian's redis-server and redis-sentinel packages, on
 # free loopback ports chosen at start and kept in $REDIS_DIR.
 REDIS_DIR="$SERVICES_DIR/redis"
+# An MLflow tracking server (model registry and webhooks) from PyPI, with a sqlite backend and a
+# local artifact root, on a free loopback port chosen at start and kept in $MLFLOW_DIR.
+MLFLOW_VERSION="3.17.2"
+MLFLOW_DIR="$SERVICES_DIR/mlflow"
+# An S3-compatible server (moto) for the backup storage tests, from PyPI, in memory, on a free
+# loopback port chosen at start and kept in $S3_DIR.
+MOTO_VERSION="5.2.5"
+S3_DIR="$SERVICES_DIR/s3"
 
 log() { echo "[services] $*" >&2; }
 
@@ -239,6 +247,101 @@ stop_redis() {
   fi
 }
 
+mlflow_port() { cat "$MLFLOW_DIR/port" 2>/dev/null || true; }
+
+mlflow_healthy() {
+  [ -n "$1" ] && curl -fsS --max-time 2 "http://127.0.0.1:$1/health" >/dev/null 2>&1
+}
+
+start_mlflow() {
+  ensure_venv
+  if ! "$VENV/bin/python" -c "import mlflow, sys; sys.exit(mlflow.__version__ != '$MLFLOW_VERSION')" 2>/dev/null; then
+    log "installing mlflow==$MLFLOW_VERSION"
+    "$VENV/bin/pip" install --quiet --disable-pip-version-check "mlflow==$MLFLOW_VERSION"
+  fi
+  mkdir -p "$MLFLOW_DIR/artifacts"
+  local port i
+  port="$(mlflow_port)"
+  if mlflow_healthy "$port"; then
+    log "MLflow already running on 127.0.0.1:$port"
+    return
+  fi
+  # Webhook secrets are stored encrypted with this key; keeping it lets a restart read them.
+  if [ ! -f "$MLFLOW_DIR/webhook.key" ]; then
+    "$VENV/bin/python" -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())' >"$MLFLOW_DIR/webhook.key"
+    chmod 600 "$MLFLOW_DIR/webhook.key"
+  fi
+  port="$(free_port)"
+  echo "$port" >"$MLFLOW_DIR/port"
+  log "starting MLflow $MLFLOW_VERSION on 127.0.0.1:$port"
+  # Webhook deliveries go to Plinth on loopback over plain http: allow both for the tests.
+  MLFLOW_WEBHOOK_SECRET_ENCRYPTION_KEY="$(cat "$MLFLOW_DIR/webhook.key")" \
+    MLFLOW_WEBHOOK_ALLOW_PRIVATE_IPS=true MLFLOW_WEBHOOK_ALLOWED_SCHEMES=http,https MLFLOW_WEBHOOK_CACHE_TTL=1 \
+    setsid nohup "$VENV/bin/mlflow" server --host 127.0.0.1 --port "$port" --workers 1 \
+    --backend-store-uri "sqlite:///$MLFLOW_DIR/mlflow.db" --artifacts-destination "$MLFLOW_DIR/artifacts" \
+    >"$MLFLOW_DIR/mlflow.log" 2>&1 </dev/null &
+  echo $! >"$MLFLOW_DIR/mlflow.pid"
+  for i in $(seq 1 180); do
+    if mlflow_healthy "$port"; then return 0; fi
+    sleep 0.5
+  done
+  log "MLflow did not answer /health on 127.0.0.1:$port; see $MLFLOW_DIR/mlflow.log"
+  return 1
+}
+
+stop_mlflow() {
+  local pid
+  pid="$(cat "$MLFLOW_DIR/mlflow.pid" 2>/dev/null || true)"
+  if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+    log "stopping MLflow"
+    # setsid made the server a process-group leader: stop it with its workers.
+    kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+  fi
+  rm -f "$MLFLOW_DIR/mlflow.pid"
+}
+
+s3_port() { cat "$S3_DIR/port" 2>/dev/null || true; }
+
+s3_healthy() {
+  [ -n "$1" ] && curl -fsS --max-time 2 "http://127.0.0.1:$1/moto-api/" >/dev/null 2>&1
+}
+
+start_s3() {
+  ensure_venv
+  if [ ! -x "$VENV/bin/moto_server" ] || ! "$VENV/bin/python" -c "import moto, sys; sys.exit(moto.__version__ != '$MOTO_VERSION')" 2>/dev/null; then
+    log "installing moto[server]==$MOTO_VERSION (S3-compatible server)"
+    "$VENV/bin/pip" install --quiet --disable-pip-version-check "moto[server]==$MOTO_VERSION"
+  fi
+  mkdir -p "$S3_DIR"
+  local port i
+  port="$(s3_port)"
+  if s3_healthy "$port"; then
+    log "S3 (moto) already running on 127.0.0.1:$port"
+    return
+  fi
+  port="$(free_port)"
+  echo "$port" >"$S3_DIR/port"
+  log "starting S3 (moto $MOTO_VERSION) on 127.0.0.1:$port"
+  setsid nohup "$VENV/bin/moto_server" -H 127.0.0.1 -p "$port" >"$S3_DIR/moto.log" 2>&1 </dev/null &
+  echo $! >"$S3_DIR/moto.pid"
+  for i in $(seq 1 300); do
+    if s3_healthy "$port"; then return 0; fi
+    sleep 0.2
+  done
+  log "moto did not answer on 127.0.0.1:$port; see $S3_DIR/moto.log"
+  return 1
+}
+
+stop_s3() {
+  local pid
+  pid="$(cat "$S3_DIR/moto.pid" 2>/dev/null || true)"
+  if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+    log "stopping S3 (moto)"
+    kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+  fi
+  rm -f "$S3_DIR/moto.pid"
+}
+
 stop_postgres() {
   if [ -f "$PG_TLS_DATA/PG_VERSION" ] && as_pg_user "$DEBIAN_PG_BIN/pg_ctl" -D "$PG_TLS_DATA" status >/dev/null 2>&1; then
     log "stopping PostgreSQL (TLS)"
@@ -263,6 +366,8 @@ print_env() {
   echo "export PLINTH_TEST_EMBED_MODEL_DIR=$EMBED_MODEL_DIR"
   echo "export PLINTH_TEST_REDIS_URL=redis://127.0.0.1:$(redis_port)"
   echo "export PLINTH_TEST_REDIS_SENTINEL=127.0.0.1:$(sentinel_port)"
+  echo "export PLINTH_TEST_MLFLOW_URL=http://127.0.0.1:$(mlflow_port)"
+  echo "export PLINTH_TEST_S3_URL=http://127.0.0.1:$(s3_port)"
 }
 
 case "${1:-}" in
@@ -271,6 +376,8 @@ case "${1:-}" in
     start_postgres_tls
     install_models
     start_redis
+    start_mlflow
+    start_s3
     print_env
     ;;
   env)
@@ -278,6 +385,8 @@ case "${1:-}" in
     ;;
   stop)
     stop_redis
+    stop_mlflow
+    stop_s3
     stop_postgres
     ;;
   *)

@@ -13,6 +13,6 @@ env_lines="$(bash scripts/services.sh start)"
 started=1
 eval "$env_lines"
 : "${PLINTH_TEST_PG_URL:?services did not start: PLINTH_TEST_PG_URL is unset}"
-export PLINTH_TEST_PG_URL PLINTH_TEST_PG_ADMIN_URL PLINTH_TEST_PG_BIN PLINTH_TEST_PG_TLS_PORT PLINTH_TEST_PG_TLS_CA PLINTH_TEST_EMBED_MODEL_DIR
+export PLINTH_TEST_PG_URL PLINTH_TEST_PG_ADMIN_URL PLINTH_TEST_PG_BIN PLINTH_TEST_PG_TLS_PORT PLINTH_TEST_PG_TLS_CA PLINTH_TEST_EMBED_MODEL_DIR PLINTH_TEST_MLFLOW_URL PLINTH_TEST_S3_URL
 
 node --import tsx --test --test-reporter=spec test/integration/*.test.ts test/services/*.test.ts

@@ -5,10 +5,13 @@ import { createAuthService, type AuthService } from './auth/index.js';
 import { migrate, openDatabase, type Database } from './db/index.js';
 import { createEmbedder, type Embedder } from './embeddings/index.js';
 import { createGateway, type GatewayService } from './gateway/index.js';
+import { createDriftService, type DriftService } from './drift/index.js';
 import { createDocumentService, type DocumentService } from './memory/documents.js';
 import { createRightsService, type RightsService } from './memory/rights.js';
 import { createMemoryService, type MemoryService } from './memory/service.js';
+import { createRegistryPort, createRegistryService, type RegistryService } from './registry/index.js';
 import { createLogger, type Logger } from './telemetry/logger.js';
+import { adaptDrift, adaptRegistry, createMlflowRuns, createWorkflowMetrics, createWorkflowService, startWorkflowEngine, type WorkflowRole, type WorkflowService } from './workflows/index.js';
 import { createMetrics, type Metrics } from './telemetry/metrics.js';
 import { refreshScrapeGauges } from './telemetry/collect.js';
 import { traceDatabase } from './telemetry/db-tracing.js';
@@ -26,6 +29,12 @@ export interface Platform {
   rights: RightsService;
   /** The LLM gateway: OpenAI-compatible chat, models, embeddings, limits, cache, usage. */
   gateway: GatewayService;
+  /** Drift detection: checks, reference profiles, reports, the inference log. */
+  drift: DriftService;
+  /** The model registry (MLflow when MLFLOW_TRACKING_URI is set, else built-in tables). */
+  registry: RegistryService;
+  /** Durable workflows (DBOS): drift monitors, retraining, workflow management. */
+  workflows: WorkflowService;
   /** OpenTelemetry tracing (a no-op unless OTEL_EXPORTER_OTLP_ENDPOINT is set). */
   tracing: Tracing;
   /** Refresh pull-style gauges and render the Prometheus exposition. */
@@ -44,6 +53,11 @@ export interface StartPlatformOptions {
   allowAttach?: boolean;
   metrics?: Metrics;
   tracing?: Tracing;
+  /**
+   * `executor` launches DBOS here and runs workflows and the monitor schedule (`plinth worker`,
+   * embedded `plinth serve`); `client` (default) only enqueues and manages them, on first use.
+   */
+  workflows?: WorkflowRole;
 }
 
 export async function startPlatform(config: Config, options: StartPlatformOptions = {}): Promise<Platform> {
@@ -73,7 +87,29 @@ export async function startPlatform(config: Config, options: StartPlatformOption
     const memory = await createMemoryService({ db, embedder, audit: auth.recordAudit, logger, metrics });
     const documents = createDocumentService({ db, embedder, space: memory.space, audit: auth.recordAudit, maxBytes: config.server.documentMaxBytes });
     const rights = createRightsService({ db, audit: auth.recordAudit });
-    const gateway = createGateway({ config, db, logger, registry: metrics.registry, embedder });
+    const gateway = createGateway({ config, db, logger, registry: metrics.registry, embedder, audit: auth.recordAudit });
+    const drift = createDriftService({ db, audit: auth.recordAudit, logger, registry: metrics.registry });
+    const registryPort = createRegistryPort(config, db);
+    const registry = createRegistryService({
+      port: registryPort,
+      db,
+      audit: auth.recordAudit,
+      logger,
+      // The built-in tables are the source of truth and shared by every replica: never cached.
+      aliasCacheTtlMs: registryPort.kind === 'mlflow' ? config.mlflow.aliasCacheTtlMs : 0,
+      webhook: { secret: config.mlflow.webhookSecret, maxAgeSeconds: config.mlflow.webhookMaxAgeSeconds },
+    });
+    const workflowRole = options.workflows ?? 'client';
+    const workflowDeps = { config, db, logger, metrics: createWorkflowMetrics(metrics.registry), registry: adaptRegistry(registry), drift: adaptDrift(drift), mlflow: createMlflowRuns(config) };
+    const workflows = createWorkflowService({
+      config,
+      db,
+      logger,
+      audit: auth.recordAudit,
+      role: workflowRole,
+      startEngine: () => startWorkflowEngine({ config, logger, role: workflowRole, deps: workflowDeps }),
+    });
+    if (workflowRole === 'executor') await workflows.engine();
     let closed: Promise<void> | undefined;
     return {
       config,
@@ -86,6 +122,9 @@ export async function startPlatform(config: Config, options: StartPlatformOption
       documents,
       rights,
       gateway,
+      drift,
+      registry,
+      workflows,
       tracing,
       async collectMetrics() {
         await refreshScrapeGauges({ db, metrics, tracing, logger });
@@ -94,7 +133,10 @@ export async function startPlatform(config: Config, options: StartPlatformOption
       close() {
         closed ??= (async () => {
           try {
+            // First: running workflows finish their step (bounded) while the services they use are up.
+            await workflows.close();
             await gateway.close();
+            await registry.close();
             await embedder.close();
           } finally {
             await db.close();

@@ -73,14 +73,29 @@ export interface FreshDatabase {
   kind: DbKind;
   env: Record<string, string>;
   dataDir: string;
+  /** Statements to run once on a connection after the platform has started (embedded only). */
+  sessionSettings: string[];
   cleanup(): Promise<void>;
 }
 
-/** A fresh, empty database: a new PGlite data directory, or a new database on the real server. */
-export async function freshDatabase(kind: DbKind, real: RealPostgres | undefined): Promise<FreshDatabase> {
+/**
+ * A fresh, empty database: a new PGlite data directory, or a new database on the real server.
+ * `defaults` become the database's (or, embedded, the single session's) settings, e.g. the
+ * `hnsw.ef_search` a raw baseline query runs with outside any transaction.
+ */
+export async function freshDatabase(kind: DbKind, real: RealPostgres | undefined, defaults: Readonly<Record<string, number>> = {}): Promise<FreshDatabase> {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'plinth-bench-'));
+  for (const [k, v] of Object.entries(defaults)) if (!/^[a-z_]+\.?[a-z_]+$/.test(k) || !Number.isFinite(v)) throw new Error(`bad setting ${k}`);
+  const setAll = (prefix: string) => Object.entries(defaults).map(([k, v]) => `${prefix} ${k} = ${v}`);
   if (kind === 'embedded') {
-    return { kind, env: { PLINTH_DATA_DIR: dataDir }, dataDir, cleanup: () => Promise.resolve(rmSync(dataDir, { recursive: true, force: true })) };
+    return {
+      kind,
+      env: { PLINTH_DATA_DIR: dataDir },
+      dataDir,
+      // PGlite serves every connection from one session: a session SET reaches them all.
+      sessionSettings: setAll('SET'),
+      cleanup: () => Promise.resolve(rmSync(dataDir, { recursive: true, force: true })),
+    };
   }
   if (!real) throw new Error('no real PostgreSQL');
   const name = `plinth_bench_${randomBytes(5).toString('hex')}`;
@@ -93,8 +108,20 @@ export async function freshDatabase(kind: DbKind, real: RealPostgres | undefined
   }
   const url = new URL(real.url);
   url.pathname = `/${name}`;
+  const stmts = setAll(`ALTER DATABASE ${name} SET`);
+  if (stmts.length > 0) {
+    // A setting of an extension is only known once its library is loaded in the session (a
+    // superuser may set it regardless).
+    const su = real.adminUrl ? new URL(real.adminUrl) : undefined;
+    if (su) su.pathname = `/${name}`;
+    await withClient((su ?? url).toString(), async (c) => {
+      if (!su) await c.query('SELECT NULL::vector');
+      for (const stmt of stmts) await c.query(stmt);
+    });
+  }
   return {
     kind,
+    sessionSettings: [],
     env: { PLINTH_DATA_DIR: dataDir, DATABASE_URL: url.toString() },
     dataDir,
     async cleanup() {

@@ -8,8 +8,14 @@ import { loadConfig, type Config } from '../config/index.js';
 import { migrate, migrationStatus, openDatabase } from '../db/index.js';
 import { PlinthError, toPlinthError } from '../errors.js';
 import { startServer } from '../http/server.js';
+import { LIMIT_FIELDS } from '../gateway/store.js';
+import type { LimitsOutput } from '../gateway/index.js';
 import { runDoctor } from '../ops/doctor.js';
 import { registerMemoryCommands } from './memory.js';
+import { registerWorkflowCommands } from './workflows.js';
+import { registerRegistryCommands } from './registry.js';
+import { registerBackupCommands } from './backup.js';
+import { registerDriftCommands } from './drift.js';
 import { runStdioServer } from '../mcp/stdio.js';
 import { readFileSync } from 'node:fs';
 import { startPlatform, type Platform } from '../platform.js';
@@ -75,7 +81,8 @@ export function buildCli(): Command {
     .action(async () => {
       const config: Config = loadConfig();
       const logger = createLogger({ level: config.log.level });
-      const platform = await startPlatform(config, { logger });
+      // Embedded: this process is the only one on the database, so it runs the workflows too.
+      const platform = await startPlatform(config, { logger, workflows: config.database.url ? 'client' : 'executor' });
       try {
         await startServer(platform);
       } catch (err) {
@@ -175,7 +182,44 @@ export function buildCli(): Command {
       }),
     );
 
+  // Gateway limits and budgets of a tenant: `set` changes only the fields given ("default" resets one).
+  const limits = program.command('limits').description("show or change a tenant's LLM gateway limits and budgets (0 = unlimited)");
+  const limitColumns = (l: LimitsOutput) => LIMIT_FIELDS.map((f) => ({ limit: f, effective: l.effective[f], override: l.overrides[f], default: l.defaults[f] }));
+  limits
+    .command('show')
+    .description('effective limits, overrides and defaults')
+    .requiredOption('--tenant <name>', 'tenant name or id')
+    .option('--json', 'print JSON')
+    .action((opts: { tenant: string; json?: boolean }) =>
+      withPlatform(async (p) => {
+        const l = await p.gateway.limits.get((await p.auth.getTenant(opts.tenant)).id);
+        print(Boolean(opts.json), l, () => table(limitColumns(l), ['limit', 'effective', 'override', 'default']));
+      }),
+    );
+  const setLimits = limits.command('set').description('override limits for a tenant').requiredOption('--tenant <name>', 'tenant name or id').option('--reset', 'drop every override first').option('--json', 'print JSON');
+  for (const f of LIMIT_FIELDS) setLimits.option(`--${f.replace(/_/g, '-')} <n>`, `${f.replace(/_/g, ' ')} (a number, 0 = unlimited, or "default")`);
+  setLimits.action((opts: Record<string, string | boolean | undefined>) =>
+    withPlatform(async (p) => {
+      const tenant = await p.auth.getTenant(String(opts.tenant));
+      const current = opts.reset ? {} : (await p.gateway.limits.get(tenant.id)).overrides;
+      const next: Record<string, number | null> = { ...current };
+      for (const f of LIMIT_FIELDS) {
+        const raw = opts[f.replace(/_([a-z])/g, (_m, c: string) => c.toUpperCase())];
+        if (typeof raw !== 'string') continue;
+        if (raw === 'default') next[f] = null;
+        else if (/^\d+$/.test(raw)) next[f] = Number(raw);
+        else throw new PlinthError('VALIDATION_FAILED', `--${f.replace(/_/g, '-')}: expected a whole number or "default", got "${raw}".`);
+      }
+      const l = await p.gateway.limits.set(tenant.id, next, CLI_ACTOR);
+      print(Boolean(opts.json), l, () => table(limitColumns(l), ['limit', 'effective', 'override', 'default']));
+    }),
+  );
+
   registerMemoryCommands(program, withPlatform, print);
+  registerWorkflowCommands(program, withPlatform, print, table);
+  registerRegistryCommands(program, withPlatform, print);
+  registerBackupCommands(program, print);
+  registerDriftCommands(program, print);
 
   program
     .command('mcp')

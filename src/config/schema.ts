@@ -115,17 +115,51 @@ export const configSchema = z
       .strict()
       .prefault({}),
     redis: z
-      .object({ url: secretUrl(['redis:', 'rediss:']).optional() })
+      .object({
+        url: secretUrl(['redis:', 'rediss:']).optional(),
+        /** Sentinel addresses (host:port, comma-separated in the env); the master is asked of them. */
+        sentinels: z
+          .union([z.array(z.string()), z.string().transform((v) => v.split(','))])
+          .transform((list) => list.map((s) => s.trim()).filter((s) => s !== ''))
+          .refine((list) => list.every((s) => /^(\[[0-9a-fA-F:.]+\]|[^\s:/]+):\d{1,5}$/.test(s)), { message: 'each entry must be host:port' })
+          .optional(),
+        sentinelName: z.string().min(1).optional(),
+        password: secret.optional(),
+        sentinelPassword: secret.optional(),
+        tls: bool.default(false),
+      })
       .strict()
-      .prefault({}),
+      .prefault({})
+      .refine((r) => (r.sentinels === undefined || r.sentinels.length === 0) === (r.sentinelName === undefined), {
+        message: 'REDIS_SENTINELS and REDIS_SENTINEL_NAME must be set together',
+        path: ['sentinelName'],
+      })
+      .refine((r) => !(r.url && r.sentinels && r.sentinels.length > 0), { message: 'set either REDIS_URL or REDIS_SENTINELS, not both', path: ['sentinels'] }),
     ollama: z
       .object({ url: urlString(['http:', 'https:']).optional() })
       .strict()
       .prefault({}),
     mlflow: z
-      .object({ trackingUri: urlString(['http:', 'https:']).optional() })
+      .object({
+        trackingUri: urlString(['http:', 'https:'])
+          .transform((v) => v.replace(/\/+$/, ''))
+          .optional(),
+        token: secret.optional(),
+        username: z.string().min(1).optional(),
+        password: secret.optional(),
+        timeoutMs: z.coerce.number().int().min(100).max(600_000).default(10_000),
+        aliasCacheTtlMs: z.coerce.number().int().min(0).max(3_600_000).default(30_000),
+        webhookSecret: secret.optional(),
+        webhookMaxAgeSeconds: z.coerce.number().int().min(1).max(86_400).default(300),
+      })
       .strict()
-      .prefault({}),
+      .prefault({})
+      .refine((m) => (m.username === undefined) === (m.password === undefined), {
+        message: 'MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD must be set together',
+      })
+      .refine((m) => m.token === undefined || m.username === undefined, {
+        message: 'set either MLFLOW_TRACKING_TOKEN or MLFLOW_TRACKING_USERNAME/PASSWORD, not both',
+      }),
     mcp: z
       .object({
         publicUrl: urlString(['http:', 'https:'])
@@ -168,6 +202,50 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    workflows: z
+      .object({
+        /** DBOS system database; unset means the Plinth database itself (schema `schema` below). */
+        systemDatabaseUrl: secretUrl(['postgres:', 'postgresql:']).optional(),
+        schema: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/).default('dbos'),
+        executorId: z.string().regex(/^[A-Za-z0-9._-]{1,128}$/).default('local'),
+        concurrency: z.coerce.number().int().min(1).max(100).default(2),
+        monitorTick: z.string().min(9).default('* * * * *'),
+        allowedCommands: z
+          .union([z.array(z.string()), z.string().transform((v) => v.split(','))])
+          .transform((list) => list.map((c) => c.trim()).filter((c) => c !== ''))
+          .default([]),
+        pollIntervalMs: z.coerce.number().int().min(100).max(3_600_000).default(15_000),
+        trainingTimeoutMs: z.coerce.number().int().min(1000).max(7 * 86_400_000).default(6 * 3_600_000),
+        shutdownTimeoutMs: z.coerce.number().int().min(0).max(600_000).default(10_000),
+      })
+      .strict()
+      .prefault({}),
+    backup: z
+      .object({
+        /** A directory, or s3://bucket/prefix. */
+        target: z.string().min(1).optional(),
+        keyFile: z.string().min(1).optional(),
+        keep: z.coerce.number().int().min(0).max(10_000).default(0),
+        /** Directory of pg_dump / pg_restore; unset means PATH. */
+        pgBinDir: z.string().min(1).optional(),
+        /** Where drills create their scratch database (a role allowed to CREATE DATABASE and the vector extension). */
+        drillDatabaseUrl: secretUrl(['postgres:', 'postgresql:']).optional(),
+        s3: z
+          .object({
+            endpoint: urlString(['http:', 'https:']).optional(),
+            region: z.string().min(1).default('us-east-1'),
+            accessKeyId: secret.optional(),
+            secretAccessKey: secret.optional(),
+            forcePathStyle: bool.default(false),
+          })
+          .strict()
+          .prefault({})
+          .refine((s) => (s.accessKeyId === undefined) === (s.secretAccessKey === undefined), {
+            message: 'BACKUP_S3_ACCESS_KEY_ID and BACKUP_S3_SECRET_ACCESS_KEY must be set together',
+          }),
+      })
+      .strict()
+      .prefault({}),
     gateway: z
       .object({
         /** Extra upstreams (YAML only); OLLAMA_URL and OPENAI_BASE_URL add one each without a file. */
@@ -198,11 +276,26 @@ export const configSchema = z
         defaultMaxTokens: z.coerce.number().int().min(1).max(1_000_000).default(1024),
         requestsPerMinute: z.coerce.number().int().min(0).default(0),
         tokensPerMinute: z.coerce.number().int().min(0).default(0),
+        tokensPerDay: z.coerce.number().int().min(0).default(0),
+        tenantRequestsPerMinute: z.coerce.number().int().min(0).default(0),
+        tenantTokensPerMinute: z.coerce.number().int().min(0).default(0),
+        tenantTokensPerDay: z.coerce.number().int().min(0).default(0),
+        limitsCacheTtlMs: z.coerce.number().int().min(0).max(600_000).default(5_000),
+        pricesFile: z.string().min(1).optional(),
         limitsFailOpen: bool.default(true),
         cache: bool.default(true),
         cacheTtlMs: z.coerce.number().int().min(1000).max(30 * 86_400_000).default(3_600_000),
         cacheMaxEntries: z.coerce.number().int().min(1).max(10_000_000).default(1000),
         cacheMaxTemperature: z.coerce.number().min(0).max(2).default(0),
+        semanticCache: z
+          .union([z.boolean(), z.enum(['on', 'off', 'true', 'false', '1', '0', 'yes', 'no'])])
+          .transform((v) => v === true || v === 'on' || v === 'true' || v === '1' || v === 'yes')
+          .default(false),
+        semanticThreshold: z.coerce.number().min(0.5).max(1).default(0.95),
+        semanticMaxTemperature: z.coerce.number().min(0).max(2).default(0),
+        semanticMaxPerPartition: z.coerce.number().int().min(1).max(10_000).default(256),
+        semanticMaxEntries: z.coerce.number().int().min(1).max(10_000_000).default(10_000),
+        semanticTtlMs: z.coerce.number().int().min(1000).max(30 * 86_400_000).default(3_600_000),
       })
       .strict()
       .prefault({}),
@@ -243,9 +336,21 @@ export const ENV_VARS: ReadonlyArray<{ name: string; path: string; secret?: bool
   { name: 'OTEL_EXPORTER_OTLP_HEADERS', path: 'otel.headers', secret: true, doc: 'Headers for the OTLP collector, as key=value pairs separated by commas (e.g. authorization=Bearer …).' },
   { name: 'OTEL_SERVICE_NAME', path: 'otel.serviceName', doc: 'service.name of exported spans.' },
   { name: 'OTEL_TRACES_SAMPLER_ARG', path: 'otel.sampleRatio', doc: 'Fraction (0..1) of new traces sampled; requests arriving with a traceparent follow its sampled flag.' },
-  { name: 'REDIS_URL', path: 'redis.url', secret: true, doc: 'Redis URL; unset means in-process cache and limits.' },
+  { name: 'REDIS_URL', path: 'redis.url', secret: true, doc: 'Redis URL; unset (and no REDIS_SENTINELS) means in-process cache and limits.' },
+  { name: 'REDIS_SENTINELS', path: 'redis.sentinels', doc: 'Comma-separated Sentinel addresses (host:port); Plinth asks them for the current master. Instead of REDIS_URL.' },
+  { name: 'REDIS_SENTINEL_NAME', path: 'redis.sentinelName', doc: 'Master name the Sentinels monitor (`sentinel monitor <name> …`).' },
+  { name: 'REDIS_PASSWORD', path: 'redis.password', secret: true, doc: 'Password of the Redis servers behind REDIS_SENTINELS (with REDIS_URL, put it in the URL).' },
+  { name: 'REDIS_SENTINEL_PASSWORD', path: 'redis.sentinelPassword', secret: true, doc: 'Password of the Sentinels themselves, when they require one.' },
+  { name: 'REDIS_TLS', path: 'redis.tls', doc: 'Connect to the Sentinels and the Redis servers over TLS (REDIS_URL uses rediss:// instead).' },
   { name: 'OLLAMA_URL', path: 'ollama.url', doc: 'Ollama base URL.' },
   { name: 'MLFLOW_TRACKING_URI', path: 'mlflow.trackingUri', doc: 'MLflow tracking server; unset means the built-in registry.' },
+  { name: 'MLFLOW_TRACKING_TOKEN', path: 'mlflow.token', secret: true, doc: 'Bearer token sent to the MLflow server.' },
+  { name: 'MLFLOW_TRACKING_USERNAME', path: 'mlflow.username', doc: 'Basic-auth user for the MLflow server (with MLFLOW_TRACKING_PASSWORD).' },
+  { name: 'MLFLOW_TRACKING_PASSWORD', path: 'mlflow.password', secret: true, doc: 'Basic-auth password for the MLflow server.' },
+  { name: 'MLFLOW_TIMEOUT_MS', path: 'mlflow.timeoutMs', doc: 'Timeout for one MLflow REST call.' },
+  { name: 'MLFLOW_ALIAS_CACHE_TTL_MS', path: 'mlflow.aliasCacheTtlMs', doc: 'How long a resolved alias (e.g. champion) is served from memory; webhooks invalidate it sooner (0 = no cache).' },
+  { name: 'MLFLOW_WEBHOOK_SECRET', path: 'mlflow.webhookSecret', secret: true, doc: 'Secret of the MLflow webhook pointed at POST /v1/registry/webhooks/mlflow; unset disables the endpoint.' },
+  { name: 'MLFLOW_WEBHOOK_MAX_AGE_SECONDS', path: 'mlflow.webhookMaxAgeSeconds', doc: 'Webhook deliveries whose timestamp is further than this from now are refused (replay protection).' },
   { name: 'PLINTH_PUBLIC_URL', path: 'mcp.publicUrl', doc: 'External base URL of this server (as clients reach it); advertised in OAuth protected-resource metadata.' },
   { name: 'MCP_ALLOWED_ORIGINS', path: 'mcp.allowedOrigins', doc: 'Comma-separated browser origins allowed to call /mcp (loopback same-origin is always allowed).' },
   { name: 'OAUTH_ISSUER', path: 'oauth.issuer', doc: 'Issuer (iss) of OAuth 2.1 bearer JWTs accepted besides API keys; enables JWT validation.' },
@@ -262,6 +367,25 @@ export const ENV_VARS: ReadonlyArray<{ name: string; path: string; secret?: bool
   { name: 'EMBEDDINGS_TIMEOUT_MS', path: 'embeddings.timeoutMs', doc: 'Timeout for one upstream embedding request.' },
   { name: 'EMBEDDINGS_RETRIES', path: 'embeddings.retries', doc: 'Retries of an upstream request that failed with 429, 5xx or a network error.' },
   { name: 'EMBEDDINGS_MAX_INPUT_CHARS', path: 'embeddings.maxInputChars', doc: 'Longest text accepted for embedding, in characters.' },
+  { name: 'WORKFLOWS_SYSTEM_DATABASE_URL', path: 'workflows.systemDatabaseUrl', secret: true, doc: 'PostgreSQL URL of the DBOS system database; unset means the Plinth database (DATABASE_URL or embedded), schema WORKFLOWS_SCHEMA.' },
+  { name: 'WORKFLOWS_SCHEMA', path: 'workflows.schema', doc: 'Schema holding the DBOS system tables (workflow status, steps, queues, schedules).' },
+  { name: 'WORKFLOWS_EXECUTOR_ID', path: 'workflows.executorId', doc: 'DBOS executor id of this process; a restarted process recovers the pending workflows of its own id (use a stable per-replica name).' },
+  { name: 'WORKFLOWS_CONCURRENCY', path: 'workflows.concurrency', doc: 'Retraining workflows one worker runs at once.' },
+  { name: 'WORKFLOWS_MONITOR_TICK', path: 'workflows.monitorTick', doc: 'Cron schedule of the monitor tick that runs due drift monitors (5 or 6 fields).' },
+  { name: 'WORKFLOWS_ALLOWED_COMMANDS', path: 'workflows.allowedCommands', doc: 'Comma-separated executables a `command` training action may run (exact paths or names); empty refuses command actions.' },
+  { name: 'WORKFLOWS_POLL_INTERVAL_MS', path: 'workflows.pollIntervalMs', doc: 'Default interval between status polls of webhook, kubernetes_job and airflow training actions.' },
+  { name: 'WORKFLOWS_TRAINING_TIMEOUT_MS', path: 'workflows.trainingTimeoutMs', doc: 'Default upper bound for one training action, waiting included.' },
+  { name: 'WORKFLOWS_SHUTDOWN_TIMEOUT_MS', path: 'workflows.shutdownTimeoutMs', doc: 'On shutdown, how long running workflows may finish before the process stops (the rest resume on restart).' },
+  { name: 'BACKUP_TARGET', path: 'backup.target', doc: 'Where backups go and drills read from: a directory or s3://bucket/prefix.' },
+  { name: 'BACKUP_KEY_FILE', path: 'backup.keyFile', doc: 'File of 256-bit backup keys (64 hex chars or base64, one per line); the first encrypts, all decrypt.' },
+  { name: 'BACKUP_KEEP', path: 'backup.keep', doc: 'Complete backups kept at the target after each backup (0 = keep all).' },
+  { name: 'PG_BIN_DIR', path: 'backup.pgBinDir', doc: 'Directory holding pg_dump and pg_restore; unset means PATH.' },
+  { name: 'BACKUP_DRILL_DATABASE_URL', path: 'backup.drillDatabaseUrl', secret: true, doc: 'PostgreSQL server (and role) on which drills create and drop their scratch database; defaults to DATABASE_URL.' },
+  { name: 'BACKUP_S3_ENDPOINT', path: 'backup.s3.endpoint', doc: 'S3-compatible endpoint URL (MinIO, Ceph, …); unset means AWS.' },
+  { name: 'BACKUP_S3_REGION', path: 'backup.s3.region', doc: 'S3 region.' },
+  { name: 'BACKUP_S3_ACCESS_KEY_ID', path: 'backup.s3.accessKeyId', secret: true, doc: 'S3 access key id; unset means the AWS default credential chain.' },
+  { name: 'BACKUP_S3_SECRET_ACCESS_KEY', path: 'backup.s3.secretAccessKey', secret: true, doc: 'S3 secret access key.' },
+  { name: 'BACKUP_S3_FORCE_PATH_STYLE', path: 'backup.s3.forcePathStyle', doc: 'Address buckets as <endpoint>/<bucket> (most S3-compatible servers) instead of <bucket>.<endpoint>.' },
   { name: 'GATEWAY_OLLAMA_KEEP_ALIVE', path: 'gateway.ollamaKeepAlive', doc: "Ollama keep_alive sent with every chat request (the client's value is ignored)." },
   { name: 'GATEWAY_FIRST_TOKEN_TIMEOUT_MS', path: 'gateway.firstTokenTimeoutMs', doc: 'Per attempt: connect and wait for the first token at most this long.' },
   { name: 'GATEWAY_TOTAL_TIMEOUT_MS', path: 'gateway.totalTimeoutMs', doc: 'Upper bound for one chat call, retries and streaming included.' },
@@ -274,11 +398,23 @@ export const ENV_VARS: ReadonlyArray<{ name: string; path: string; secret?: bool
   { name: 'GATEWAY_DEFAULT_MAX_TOKENS', path: 'gateway.defaultMaxTokens', doc: 'Completion tokens reserved against the token limit when the request sets no max_tokens.' },
   { name: 'GATEWAY_REQUESTS_PER_MINUTE', path: 'gateway.requestsPerMinute', doc: 'Chat and embedding requests per API key per minute (0 = unlimited).' },
   { name: 'GATEWAY_TOKENS_PER_MINUTE', path: 'gateway.tokensPerMinute', doc: 'Tokens (in + out) per API key per minute (0 = unlimited).' },
+  { name: 'GATEWAY_TOKENS_PER_DAY', path: 'gateway.tokensPerDay', doc: 'Tokens (in + out) per API key per UTC day (0 = unlimited); a tenant override may change it.' },
+  { name: 'GATEWAY_TENANT_REQUESTS_PER_MINUTE', path: 'gateway.tenantRequestsPerMinute', doc: 'Chat and embedding requests per tenant per minute, all its keys together (0 = unlimited).' },
+  { name: 'GATEWAY_TENANT_TOKENS_PER_MINUTE', path: 'gateway.tenantTokensPerMinute', doc: 'Tokens per tenant per minute, all its keys together (0 = unlimited).' },
+  { name: 'GATEWAY_TENANT_TOKENS_PER_DAY', path: 'gateway.tenantTokensPerDay', doc: 'Tokens per tenant per UTC day, all its keys together (0 = unlimited).' },
+  { name: 'GATEWAY_LIMITS_CACHE_TTL_MS', path: 'gateway.limitsCacheTtlMs', doc: "How long a replica keeps a tenant's limit overrides before reading them again (0 = every call)." },
+  { name: 'GATEWAY_PRICES_FILE', path: 'gateway.pricesFile', doc: 'YAML or JSON price table (per model, per deployment; per 1M tokens); unset means costs are not computed.' },
   { name: 'GATEWAY_LIMITS_FAIL_OPEN', path: 'gateway.limitsFailOpen', doc: 'When Redis is unreachable: serve without limits (true) or answer 503 (false).' },
   { name: 'GATEWAY_CACHE', path: 'gateway.cache', doc: 'Exact cache of deterministic chat completions.' },
   { name: 'GATEWAY_CACHE_TTL_MS', path: 'gateway.cacheTtlMs', doc: 'How long a cached completion is served.' },
   { name: 'GATEWAY_CACHE_MAX_ENTRIES', path: 'gateway.cacheMaxEntries', doc: 'Entries of the in-process cache (LRU); Redis evicts by its own policy.' },
   { name: 'GATEWAY_CACHE_MAX_TEMPERATURE', path: 'gateway.cacheMaxTemperature', doc: 'Requests with a temperature above this are never cached (default 0: deterministic only).' },
+  { name: 'GATEWAY_SEMANTIC_CACHE', path: 'gateway.semanticCache', doc: 'Semantic cache (on | off): answer a question from a cached, near-identical one in the same conversation context.' },
+  { name: 'GATEWAY_SEMANTIC_THRESHOLD', path: 'gateway.semanticThreshold', doc: 'Cosine similarity of the last user messages needed for a semantic hit (0.5 – 1).' },
+  { name: 'GATEWAY_SEMANTIC_MAX_TEMPERATURE', path: 'gateway.semanticMaxTemperature', doc: 'Requests with a temperature above this skip the semantic cache unless they send x-plinth-semantic-cache: on.' },
+  { name: 'GATEWAY_SEMANTIC_MAX_PER_PARTITION', path: 'gateway.semanticMaxPerPartition', doc: 'Cached questions kept per partition (same tenant, model, context and parameters); least recently used evicted.' },
+  { name: 'GATEWAY_SEMANTIC_MAX_ENTRIES', path: 'gateway.semanticMaxEntries', doc: 'Semantic entries kept in process over all partitions (without Redis).' },
+  { name: 'GATEWAY_SEMANTIC_TTL_MS', path: 'gateway.semanticTtlMs', doc: 'How long a semantic cache entry is served.' },
 ];
 
 /** Environment variables that Plinth reads but that are not settings. */

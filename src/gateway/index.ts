@@ -1,14 +1,14 @@
 // The LLM gateway: public surface, and the factory that builds it from configuration.
 // Upstreams: every `gateway.upstreams` entry of the config file, then OLLAMA_URL and
 // OPENAI_BASE_URL (+ OPENAI_API_KEY) as one upstream each, so a single upstream needs no file.
-// Limits and cache live in Redis when REDIS_URL is set, in process otherwise.
-import { Redis } from 'ioredis';
+// Limits and cache live in Redis when REDIS_URL (or REDIS_SENTINELS) is set, in process otherwise.
 import type { Registry } from 'prom-client';
-import { createMemoryCacheStore, createRedisCacheStore } from '../cache/index.js';
+import { createMemoryCacheStore, createMemorySemanticStore, createRedisCacheStore, createRedisSemanticStore } from '../cache/index.js';
 import type { Config } from '../config/index.js';
 import type { Database } from '../db/index.js';
 import type { Embedder } from '../embeddings/index.js';
-import { createMemoryLimiterStore, createRedisLimiterStore } from '../limits/index.js';
+import { createMemoryLimiterStore, createRedisConnection, createRedisLimiterStore, redisConfigured } from '../limits/index.js';
+import type { RecordAudit } from './budgets.js';
 import type { Logger } from '../telemetry/logger.js';
 import { createOllamaUpstream } from './ollama.js';
 import { createOpenAIUpstream } from './openai.js';
@@ -22,6 +22,8 @@ export { createOpenAIUpstream } from './openai.js';
 export { CircuitBreaker, type CircuitState } from './breaker.js';
 export { UpstreamError, type Upstream } from './upstream.js';
 export * from './schema.js';
+export { limitsInputSchema, limitsOutputSchema, type LimitsInput, type LimitsOutput, type RecordAudit } from './budgets.js';
+export { loadPrices, priceFileSchema, type Price, type Prices } from './prices.js';
 
 export function upstreamsFromConfig(config: Config): Upstream[] {
   const g = config.gateway;
@@ -44,6 +46,8 @@ export interface CreateGatewayOptions {
   logger: Logger;
   registry: Registry;
   embedder: Embedder;
+  /** Audits limit changes in their transaction (the auth service's recordAudit). */
+  audit?: RecordAudit;
 }
 
 export function createGateway(options: CreateGatewayOptions): GatewayService {
@@ -51,26 +55,28 @@ export function createGateway(options: CreateGatewayOptions): GatewayService {
   const upstreams = upstreamsFromConfig(config);
   if (upstreams.length === 0) logger.info('gateway: no LLM upstream configured; chat endpoints answer PLINTH_LLM_NOT_CONFIGURED');
   else logger.info({ upstreams: upstreams.map((u) => ({ name: u.name, kind: u.kind, url: u.location })) }, `gateway: ${upstreams.length} LLM upstream(s)`);
-  const redisUrl = config.redis.url?.reveal();
-  if (!redisUrl) {
+  if (!redisConfigured(config)) {
     return createGatewayService({
       ...options,
       upstreams,
       limiter: createMemoryLimiterStore(),
       cache: createMemoryCacheStore({ maxEntries: config.gateway.cacheMaxEntries }),
+      semanticCache: createMemorySemanticStore({ maxPerPartition: config.gateway.semanticMaxPerPartition, maxEntries: config.gateway.semanticMaxEntries, ttlMs: config.gateway.semanticTtlMs }),
     });
   }
-  // Fail fast while disconnected (no offline queue), so fail-open/fail-closed decides promptly;
-  // ioredis keeps reconnecting in the background.
-  const redis = new Redis(redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 2_000, lazyConnect: false });
-  redis.on('error', (err: Error) => logger.warn({ err: { message: err.message } }, 'gateway: redis connection error'));
+  // One server (REDIS_URL) or the master named by Sentinel; fails fast while disconnected, so
+  // fail-open/fail-closed decides promptly, and keeps reconnecting in the background.
+  const redis = createRedisConnection(config, { logger, name: 'plinth-gateway' });
   return createGatewayService({
     ...options,
     upstreams,
     limiter: createRedisLimiterStore(redis),
     cache: createRedisCacheStore(redis),
+    semanticCache: createRedisSemanticStore(redis, { maxPerPartition: config.gateway.semanticMaxPerPartition, ttlMs: config.gateway.semanticTtlMs }),
     onClose: async () => {
-      await redis.quit().catch(() => redis.disconnect());
+      // QUIT drains the command connection; disconnect() also closes the Sentinel watchers.
+      await redis.quit().catch(() => undefined);
+      redis.disconnect();
     },
   });
 }

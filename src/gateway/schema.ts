@@ -150,17 +150,27 @@ export const usageQuerySchema = z.object({
   to: z.iso.datetime({ offset: true }).optional(),
   model: z.string().min(1).optional(),
   key_prefix: z.string().min(1).optional(),
+  /** Comma-separated grouping: any of day, model, key (default day,model). */
+  group_by: z
+    .string()
+    .transform((v) => v.split(',').map((s) => s.trim()).filter((s) => s !== ''))
+    .pipe(z.array(z.enum(['day', 'model', 'key'])).max(3))
+    .optional(),
 });
 export type UsageQuery = z.infer<typeof usageQuerySchema>;
 
 export const usageRowSchema = z.object({
-  day: z.string(),
-  model: z.string(),
+  /** Null when not grouped by day (likewise model and key_prefix). */
+  day: z.string().nullable(),
+  model: z.string().nullable(),
+  key_prefix: z.string().nullable(),
   requests: z.number(),
   errors: z.number(),
   cache_hits: z.number(),
   tokens_in: z.number(),
   tokens_out: z.number(),
+  /** Sum of the calls' costs from the price table; null when none of them had a price. */
+  cost: z.number().nullable(),
   avg_latency_ms: z.number().nullable(),
   avg_ttft_ms: z.number().nullable(),
 });

@@ -4,7 +4,7 @@
 // breaker, and account for every call (usage table, metrics, limiter settlement).
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Registry } from 'prom-client';
-import { exactCacheKey, type CacheStore } from '../cache/index.js';
+import { createCacheLayer, type CacheLookup, type CacheStore, type SemanticCacheStore } from '../cache/index.js';
 import type { Config } from '../config/index.js';
 import type { Database } from '../db/index.js';
 import type { Embedder } from '../embeddings/index.js';
@@ -12,6 +12,8 @@ import { PlinthError, isPlinthError } from '../errors.js';
 import type { LimiterStore } from '../limits/index.js';
 import type { Logger } from '../telemetry/logger.js';
 import { Aggregator, toChunks } from './aggregate.js';
+import { createBudgets, type RecordAudit } from './budgets.js';
+import { loadPrices, type Prices } from './prices.js';
 import { CircuitBreaker } from './breaker.js';
 import { CIRCUIT_VALUE, createGatewayMetrics } from './metrics.js';
 import type { ChatChunk, ChatCompletion, ChatRequest, EmbeddingsRequest, Usage, UsageQuery, UsageRow } from './schema.js';
@@ -29,6 +31,10 @@ export interface CallOptions {
   signal: AbortSignal;
   /** Response headers (limits, cache outcome, overhead), set before the answer or the error. */
   setHeader: (name: string, value: string) => void;
+  /** Tags recorded with cache entries this call writes (x-plinth-cache-tags). */
+  cacheTags?: string[];
+  /** Per request: false skips the semantic cache, true allows it above its temperature bound. */
+  semanticCache?: boolean;
 }
 
 export interface ChatCall {
@@ -47,9 +53,14 @@ export interface GatewayDeps {
   upstreams: Upstream[];
   limiter: LimiterStore;
   cache: CacheStore;
+  semanticCache: SemanticCacheStore;
   /** Closed with the gateway (the Redis connection the stores share). */
   onClose?: () => Promise<void>;
   now?: () => number;
+  /** The price table (default: read from GATEWAY_PRICES_FILE). */
+  prices?: Prices;
+  /** Audits limit changes in their transaction (the auth service's recordAudit). */
+  audit?: RecordAudit;
 }
 
 interface ModelEntry {
@@ -77,6 +88,7 @@ export function createGatewayService(deps: GatewayDeps) {
   const g = config.gateway;
   const now = deps.now ?? Date.now;
   const metrics = createGatewayMetrics(deps.registry);
+  const caches = createCacheLayer({ settings: g, exact: cache, semantic: deps.semanticCache, embedder, logger, registry: deps.registry });
   const breakers = new Map<string, CircuitBreaker>();
   for (const u of deps.upstreams) {
     metrics.circuit.set({ upstream: u.name }, 0);
@@ -150,79 +162,24 @@ export function createGatewayService(deps: GatewayDeps) {
     return n;
   }
 
-  /** Admit one call for `caller`, reserving `tokens`; returns the settle function (idempotent). */
-  async function admit(caller: Caller, tokens: number, setHeader: CallOptions['setHeader']): Promise<(actual: number) => Promise<void>> {
-    const limits = { requests: g.requestsPerMinute, tokens: g.tokensPerMinute };
-    if (limits.requests === 0 && limits.tokens === 0) return () => Promise.resolve();
-    const reserve = limits.tokens === 0 ? 0 : tokens;
-    let decision;
-    try {
-      decision = await limiter.reserve(caller.keyId, reserve, limits, now());
-    } catch (err) {
-      if (g.limitsFailOpen) {
-        logger.warn({ err: { message: (err as Error).message } }, 'gateway: the limiter store is unreachable; serving without limits (GATEWAY_LIMITS_FAIL_OPEN)');
-        return () => Promise.resolve();
-      }
-      throw new PlinthError('LIMITS_UNAVAILABLE', 'The rate-limit store is unreachable; try again shortly.', { retry_after_s: 1 }, { cause: err });
-    }
-    const reset = `${Math.ceil(decision.resetMs / 1000)}s`;
-    if (limits.requests > 0) {
-      setHeader('x-ratelimit-limit-requests', String(limits.requests));
-      setHeader('x-ratelimit-remaining-requests', String(decision.remainingRequests));
-      setHeader('x-ratelimit-reset-requests', reset);
-    }
-    if (limits.tokens > 0) {
-      setHeader('x-ratelimit-limit-tokens', String(limits.tokens));
-      setHeader('x-ratelimit-remaining-tokens', String(decision.remainingTokens));
-      setHeader('x-ratelimit-reset-tokens', reset);
-    }
-    if (!decision.allowed) {
-      const tooBig = limits.tokens > 0 && reserve > limits.tokens;
-      throw new PlinthError(
-        'RATE_LIMITED',
-        tooBig ? `This request needs about ${reserve} tokens, more than the ${limits.tokens} tokens per minute this key may use.` : 'Rate limit reached for this API key; retry after the reset.',
-        { retry_after_s: Math.max(1, Math.ceil(decision.resetMs / 1000)) },
-      );
-    }
-    let done = false;
-    return async (actual: number) => {
-      if (done || reserve === 0) {
-        done = true;
-        return;
-      }
-      done = true;
-      try {
-        await limiter.settle(caller.keyId, decision.window, reserve, actual);
-      } catch (err) {
-        logger.warn({ err: { message: (err as Error).message } }, 'gateway: cannot settle a token reservation');
-      }
-    };
-  }
+  // Limits and budgets per key and per tenant (budgets.ts); returns the idempotent settle.
+  const budgets = createBudgets({ config, db, limiter, logger, now, ...(deps.audit ? { audit: deps.audit } : {}) });
+  const admit = budgets.admit;
+  const prices = deps.prices ?? loadPrices(g.pricesFile, deps.registry);
 
   function record(r: store.UsageRecord): void {
     metrics.requests.inc({ endpoint: r.endpoint, outcome: r.outcome, cache: r.cache });
     if (r.tokensIn > 0) metrics.tokens.inc({ model: r.model, direction: 'in' }, r.tokensIn);
     if (r.tokensOut > 0) metrics.tokens.inc({ model: r.model, direction: 'out' }, r.tokensOut);
+    // A call answered from a cache cost nothing upstream; otherwise the price table decides.
+    const cost = r.upstream === null ? 0 : prices.cost(r.model, r.upstream, r.tokensIn, r.tokensOut);
+    prices.observe(r.model, r.upstream, cost);
     // Off the response path; close() and flush() wait for it.
     const p = db
-      .withTenant(r.tenantId, (tx) => store.insertUsage(tx, r))
+      .withTenant(r.tenantId, (tx) => store.insertUsage(tx, { ...r, cost }))
       .catch((err: unknown) => logger.warn({ err: { message: (err as Error).message } }, 'gateway: cannot record usage'))
       .finally(() => pending.delete(p));
     pending.add(p);
-  }
-
-  async function cacheGet(key: string): Promise<ChatCompletion | undefined> {
-    try {
-      const hit = await cache.get(key);
-      return hit === undefined ? undefined : (JSON.parse(hit) as ChatCompletion);
-    } catch (err) {
-      logger.warn({ err: { message: (err as Error).message } }, 'gateway: cache read failed; treated as a miss');
-      return undefined;
-    }
-  }
-
-  function cacheSet(key: string, value: ChatCompletion): void {
-    cache.set(key, JSON.stringify(value), g.cacheTtlMs).catch((err: unknown) => logger.warn({ err: { message: (err as Error).message } }, 'gateway: cache write failed'));
   }
 
   /** Opens the stream on the first healthy upstream, retrying until its first chunk arrived. */
@@ -307,21 +264,23 @@ export function createGatewayService(deps: GatewayDeps) {
       const promptTokens = Math.ceil(chars / CHARS_PER_TOKEN);
       const maxOut = req.max_completion_tokens ?? req.max_tokens ?? g.defaultMaxTokens;
       const settle = await admit(caller, promptTokens + maxOut, setHeader);
-      const cacheable = g.cache && (req.temperature ?? 1) <= g.cacheMaxTemperature;
-      const key = cacheable ? exactCacheKey(caller.tenantId, req) : undefined;
+      let lookup: CacheLookup | undefined;
       const includeUsage = req.stream_options?.include_usage === true;
       const base = { tenantId: caller.tenantId, keyPrefix: caller.keyPrefix, endpoint: 'chat' as const, model: req.model };
 
       try {
-        const hit = key ? await cacheGet(key) : undefined;
+        lookup = await caches.lookup(caller.tenantId, req, { tags: options.cacheTags ?? [], semantic: options.semanticCache, signal: options.signal });
+        const hit = lookup.hit;
         if (hit) {
           await settle(0);
-          setHeader('x-plinth-cache', 'exact');
+          const kind = lookup.outcome === 'semantic' ? 'semantic' : 'exact';
+          setHeader('x-plinth-cache', kind);
+          if (lookup.similarity !== undefined) setHeader('x-plinth-cache-similarity', lookup.similarity.toFixed(4));
           setHeader('x-plinth-overhead-ms', (performance.now() - started).toFixed(1));
           const id = completionId();
           const created = Math.floor(now() / 1000);
           const completion: ChatCompletion = { ...hit, id, created };
-          record({ ...base, upstream: null, outcome: 'ok', errorCode: null, cache: 'exact', tokensIn: hit.usage.prompt_tokens, tokensOut: hit.usage.completion_tokens, latencyMs: performance.now() - started, ttftMs: null });
+          record({ ...base, upstream: null, outcome: 'ok', errorCode: null, cache: kind, tokensIn: hit.usage.prompt_tokens, tokensOut: hit.usage.completion_tokens, latencyMs: performance.now() - started, ttftMs: null });
           const chunks = toChunks(completion, id, created);
           if (includeUsage) chunks.push({ id, object: 'chat.completion.chunk', created, model: completion.model, choices: [], usage: completion.usage });
           return {
@@ -339,10 +298,10 @@ export function createGatewayService(deps: GatewayDeps) {
           promptTokens,
           started,
           settle,
-          cacheKey: key,
+          store: lookup.store,
           client: options.signal,
           total,
-          record: (r) => record({ ...base, cache: key ? 'miss' : 'bypass', ...r }),
+          record: (r) => record({ ...base, cache: lookup?.outcome === 'miss' ? 'miss' : 'bypass', ...r }),
         });
         return {
           stream,
@@ -359,7 +318,7 @@ export function createGatewayService(deps: GatewayDeps) {
       } catch (err) {
         await settle(0);
         const aborted = options.signal.aborted;
-        record({ ...base, upstream: null, outcome: aborted ? 'cancelled' : 'error', errorCode: isPlinthError(err) ? err.code : null, cache: key ? 'miss' : 'bypass', tokensIn: 0, tokensOut: 0, latencyMs: performance.now() - started, ttftMs: null });
+        record({ ...base, upstream: null, outcome: aborted ? 'cancelled' : 'error', errorCode: isPlinthError(err) ? err.code : null, cache: lookup?.outcome === 'miss' ? 'miss' : 'bypass', tokensIn: 0, tokensOut: 0, latencyMs: performance.now() - started, ttftMs: null });
         throw err;
       }
     },
@@ -406,8 +365,12 @@ export function createGatewayService(deps: GatewayDeps) {
 
     /** Tokens this key has reserved and not yet settled (0 when no call is in flight). */
     reservedTokens(keyId: string): Promise<number> {
-      return limiter.reserved(keyId, now());
+      return budgets.reservedTokens(keyId);
     },
+
+    /** Per-tenant limit overrides (admins): read and replace. */
+    limits: { get: budgets.get, set: budgets.set, defaults: budgets.defaults },
+    prices,
 
     circuitState(upstream: string) {
       return breakers.get(upstream)?.state;
@@ -417,6 +380,11 @@ export function createGatewayService(deps: GatewayDeps) {
     limiter,
     cache,
 
+    /** Invalidates the tenant's cached completions (exact and semantic): all, one model's, or one tag's. */
+    invalidateCache(tenantId: string, target: { model?: string; tag?: string } = {}): Promise<void> {
+      return caches.invalidate(tenantId, target);
+    },
+
     /** Wait until every usage record written so far is stored. */
     async flush(): Promise<void> {
       while (pending.size > 0) await Promise.all([...pending]);
@@ -425,7 +393,7 @@ export function createGatewayService(deps: GatewayDeps) {
     close(): Promise<void> {
       closed ??= (async () => {
         await this.flush();
-        await Promise.allSettled([limiter.close(), cache.close()]);
+        await Promise.allSettled([limiter.close(), cache.close(), caches.close()]);
         await deps.onClose?.();
       })();
       return closed;
@@ -439,7 +407,8 @@ export function createGatewayService(deps: GatewayDeps) {
     promptTokens: number;
     started: number;
     settle: (actual: number) => Promise<void>;
-    cacheKey: string | undefined;
+    /** Stores a finished completion in the cache (a no-op when the call was not cacheable). */
+    store: (completion: ChatCompletion) => void;
     client: AbortSignal;
     total: AbortSignal;
     record: (r: Pick<store.UsageRecord, 'upstream' | 'outcome' | 'errorCode' | 'tokensIn' | 'tokensOut' | 'latencyMs' | 'ttftMs'>) => void;
@@ -467,7 +436,7 @@ export function createGatewayService(deps: GatewayDeps) {
       const final: Usage = usage ?? estimate(ctx.promptTokens, agg);
       if (ctx.emitUsage) yield { id: agg.id || completionId(), object: 'chat.completion.chunk', created: agg.created, model: agg.model || ctx.req.model, choices: [], usage: final };
       usage = final;
-      if (ctx.cacheKey && agg.finishReason !== 'length') cacheSet(ctx.cacheKey, agg.result(final));
+      if (agg.finishReason !== 'length') ctx.store(agg.result(final));
     } catch (err) {
       if (ctx.client.aborted) {
         outcome = 'cancelled';

@@ -1,4 +1,5 @@
-// SQL for usage records. Runs inside tenant-scoped transactions (row-level security applies).
+// SQL for usage records and per-tenant limit overrides. Runs inside tenant-scoped transactions
+// (row-level security applies).
 import type { Tx } from '../db/index.js';
 import type { UsageQuery, UsageRow } from './schema.js';
 
@@ -10,39 +11,68 @@ export interface UsageRecord {
   upstream: string | null;
   outcome: 'ok' | 'error' | 'cancelled';
   errorCode: string | null;
-  cache: 'miss' | 'exact' | 'bypass';
+  cache: 'miss' | 'exact' | 'semantic' | 'bypass';
   tokensIn: number;
   tokensOut: number;
   latencyMs: number;
   ttftMs: number | null;
+  /** From the price table; null when the model has no price. */
+  cost?: number | null;
 }
 
 export async function insertUsage(tx: Tx, r: UsageRecord): Promise<void> {
   await tx.query(
-    `INSERT INTO llm_usage (tenant_id, key_prefix, endpoint, model, upstream, outcome, error_code, cache, tokens_in, tokens_out, latency_ms, ttft_ms)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
-    [r.tenantId, r.keyPrefix, r.endpoint, r.model, r.upstream, r.outcome, r.errorCode, r.cache, r.tokensIn, r.tokensOut, Math.round(r.latencyMs), r.ttftMs === null ? null : Math.round(r.ttftMs)],
+    `INSERT INTO llm_usage (tenant_id, key_prefix, endpoint, model, upstream, outcome, error_code, cache, tokens_in, tokens_out, latency_ms, ttft_ms, cost)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+    [
+      r.tenantId,
+      r.keyPrefix,
+      r.endpoint,
+      r.model,
+      r.upstream,
+      r.outcome,
+      r.errorCode,
+      r.cache,
+      r.tokensIn,
+      r.tokensOut,
+      Math.round(r.latencyMs),
+      r.ttftMs === null ? null : Math.round(r.ttftMs),
+      r.cost ?? null,
+    ],
   );
 }
 
+/** Grouping columns of GET /v1/usage, from a fixed list: never user text in the SQL. */
+const GROUP_COLUMNS = {
+  day: `to_char(date_trunc('day', created_at AT TIME ZONE 'UTC'), 'YYYY-MM-DD')`,
+  model: 'model',
+  key: 'key_prefix',
+} as const;
+
 export async function aggregateUsage(tx: Tx, tenantId: string, q: UsageQuery): Promise<UsageRow[]> {
+  const groups = (q.group_by ?? ['day', 'model']).filter((g, i, all) => all.indexOf(g) === i);
+  const select = (['day', 'model', 'key'] as const).map((g) => `${groups.includes(g) ? GROUP_COLUMNS[g] : 'NULL'} AS ${g === 'key' ? 'key_prefix' : g}`);
+  const groupBy = groups.length > 0 ? `GROUP BY ${groups.map((g) => GROUP_COLUMNS[g]).join(', ')} ORDER BY ${groups.map((g) => GROUP_COLUMNS[g]).join(', ')}` : '';
   const res = await tx.query<{
-    day: string;
-    model: string;
+    day: string | null;
+    model: string | null;
+    key_prefix: string | null;
     requests: string;
     errors: string;
     cache_hits: string;
     tokens_in: string;
     tokens_out: string;
+    cost: string | null;
     avg_latency_ms: string | null;
     avg_ttft_ms: string | null;
   }>(
-    `SELECT to_char(date_trunc('day', created_at AT TIME ZONE 'UTC'), 'YYYY-MM-DD') AS day, model,
+    `SELECT ${select.join(', ')},
             count(*) AS requests,
             count(*) FILTER (WHERE outcome = 'error') AS errors,
-            count(*) FILTER (WHERE cache = 'exact') AS cache_hits,
+            count(*) FILTER (WHERE cache IN ('exact', 'semantic')) AS cache_hits,
             coalesce(sum(tokens_in), 0) AS tokens_in,
             coalesce(sum(tokens_out), 0) AS tokens_out,
+            sum(cost) AS cost,
             round(avg(latency_ms)) AS avg_latency_ms,
             round(avg(ttft_ms)) AS avg_ttft_ms
        FROM llm_usage
@@ -51,19 +81,72 @@ export async function aggregateUsage(tx: Tx, tenantId: string, q: UsageQuery): P
         AND ($3::timestamptz IS NULL OR created_at < $3)
         AND ($4::text IS NULL OR model = $4)
         AND ($5::text IS NULL OR key_prefix = $5)
-      GROUP BY 1, 2
-      ORDER BY 1, 2`,
+      ${groupBy}`,
     [tenantId, q.from ?? null, q.to ?? null, q.model ?? null, q.key_prefix ?? null],
   );
-  return res.rows.map((r) => ({
-    day: r.day,
-    model: r.model,
-    requests: Number(r.requests),
-    errors: Number(r.errors),
-    cache_hits: Number(r.cache_hits),
-    tokens_in: Number(r.tokens_in),
-    tokens_out: Number(r.tokens_out),
-    avg_latency_ms: r.avg_latency_ms === null ? null : Number(r.avg_latency_ms),
-    avg_ttft_ms: r.avg_ttft_ms === null ? null : Number(r.avg_ttft_ms),
-  }));
+  return res.rows
+    .filter((r) => groups.length > 0 || Number(r.requests) > 0)
+    .map((r) => ({
+      day: r.day,
+      model: r.model,
+      key_prefix: r.key_prefix,
+      requests: Number(r.requests),
+      errors: Number(r.errors),
+      cache_hits: Number(r.cache_hits),
+      tokens_in: Number(r.tokens_in),
+      tokens_out: Number(r.tokens_out),
+      cost: r.cost === null ? null : Number(r.cost),
+      avg_latency_ms: r.avg_latency_ms === null ? null : Number(r.avg_latency_ms),
+      avg_ttft_ms: r.avg_ttft_ms === null ? null : Number(r.avg_ttft_ms),
+    }));
+}
+
+/** A tenant's overrides; a null field means "the configured default". */
+export interface LimitOverrides {
+  key_requests_per_minute: number | null;
+  key_tokens_per_minute: number | null;
+  key_tokens_per_day: number | null;
+  tenant_requests_per_minute: number | null;
+  tenant_tokens_per_minute: number | null;
+  tenant_tokens_per_day: number | null;
+}
+
+export const LIMIT_FIELDS = [
+  'key_requests_per_minute',
+  'key_tokens_per_minute',
+  'key_tokens_per_day',
+  'tenant_requests_per_minute',
+  'tenant_tokens_per_minute',
+  'tenant_tokens_per_day',
+] as const satisfies ReadonlyArray<keyof LimitOverrides>;
+
+export interface StoredOverrides extends LimitOverrides {
+  updated_at: string | null;
+  updated_by: string | null;
+}
+
+type OverrideRow = Record<(typeof LIMIT_FIELDS)[number], string | null> & { updated_at: Date; updated_by: string | null };
+
+function fromRow(row: OverrideRow | undefined): StoredOverrides {
+  const out = { updated_at: row ? row.updated_at.toISOString() : null, updated_by: row?.updated_by ?? null } as StoredOverrides;
+  for (const f of LIMIT_FIELDS) out[f] = row?.[f] == null ? null : Number(row[f]);
+  return out;
+}
+
+export async function getOverrides(tx: Tx, tenantId: string): Promise<StoredOverrides> {
+  const res = await tx.query<OverrideRow>(`SELECT ${LIMIT_FIELDS.join(', ')}, updated_at, updated_by FROM gateway_limits WHERE tenant_id = $1`, [tenantId]);
+  return fromRow(res.rows[0]);
+}
+
+/** Replaces the tenant's overrides (one upsert: concurrent writers cannot interleave fields). */
+export async function putOverrides(tx: Tx, tenantId: string, o: LimitOverrides, actor: string): Promise<StoredOverrides> {
+  const values = LIMIT_FIELDS.map((f) => o[f]);
+  const res = await tx.query<OverrideRow>(
+    `INSERT INTO gateway_limits (tenant_id, ${LIMIT_FIELDS.join(', ')}, updated_at, updated_by)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, now(), $8)
+     ON CONFLICT (tenant_id) DO UPDATE SET ${LIMIT_FIELDS.map((f) => `${f} = EXCLUDED.${f}`).join(', ')}, updated_at = now(), updated_by = EXCLUDED.updated_by
+     RETURNING ${LIMIT_FIELDS.join(', ')}, updated_at, updated_by`,
+    [tenantId, ...values, actor],
+  );
+  return fromRow(res.rows[0]);
 }

@@ -26,6 +26,9 @@ import { documentRoutes } from './routes/documents.js';
 import { mcpRoutes } from './routes/mcp.js';
 import { memoryRoutes } from './routes/memory.js';
 import { gatewayRoutes } from './routes/gateway.js';
+import { registryRoutes } from './routes/registry.js';
+import { driftRoutes } from './routes/drift.js';
+import { workflowRoutes } from './routes/workflows.js';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -136,7 +139,11 @@ export async function buildApp(platform: Platform, options: BuildAppOptions = {}
   // Base64 inflates binary documents by a third: allow for it on top of the document size limit.
   await app.register(documentRoutes, { documents: platform.documents, bodyLimit: Math.ceil(config.server.documentMaxBytes * 1.4) + 65_536 });
   await app.register(mcpRoutes, { platform });
+  await app.register(registryRoutes, { registry: platform.registry });
   await app.register(gatewayRoutes, { gateway: platform.gateway, bodyLimit: Math.max(config.server.bodyLimitBytes, config.gateway.maxPromptChars * 4 + 65_536) });
+  // Inline drift data is column arrays: allow up to 64 MiB (larger data goes through profiles or the inference log).
+  await app.register(driftRoutes, { drift: platform.drift, bodyLimit: Math.max(config.server.bodyLimitBytes, 64 * 1024 * 1024) });
+  await app.register(workflowRoutes, { workflows: platform.workflows });
 
   if (options.metricsRoute !== false) {
     app.get('/metrics', { config: { public: true }, schema: { hide: true, response: { 200: z.string() } } }, async (request, reply) => {

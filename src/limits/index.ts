@@ -1,5 +1,7 @@
-// Rate limits and token budgets per API key: the LimiterStore port and its two adapters.
+// Rate limits and token budgets per API key and per tenant: the LimiterStore port, its two
+// adapters, and the Redis connection (single server or Sentinel) the shared stores use.
 export { createMemoryLimiterStore } from './memory.js';
 export { createRedisLimiterStore } from './redis.js';
-export { WINDOW_MS, windowOf } from './port.js';
-export type { Decision, LimiterStore, LimitSpec } from './port.js';
+export { createRedisConnection, redisConfigured, redisLocation, type RedisConnectionOptions } from './connection.js';
+export { PERIOD_MS, WINDOW_MS, bucketKey, windowOf } from './port.js';
+export type { Check, Decision, LimiterStore, LimitRule, LimitSpec, Period, Reservation, RuleState } from './port.js';

@@ -1,15 +1,19 @@
 // The MCP server factory. One McpServer per HTTP request (or per stdio connection), bound to the
 // caller's principal: nothing is kept between requests, so any replica can answer any request.
 import { McpServer } from '@modelcontextprotocol/server';
-import type { Principal } from '../auth/index.js';
+import { hasScope, type Principal } from '../auth/index.js';
 import type { Platform } from '../platform.js';
 import { VERSION } from '../version.js';
 import { DOCUMENT_TOOLS, registerDocumentResources } from './documents.js';
+import { DRIFT_TOOLS } from './drift.js';
+import { GATEWAY_TOOLS } from './gateway.js';
 import { MEMORY_TOOLS, registerMemoryPrompts, registerMemoryResources } from './memory.js';
+import { REGISTRY_TOOLS } from './registry.js';
 import type { McpContext, McpTool } from './tools.js';
+import { WORKFLOW_TOOLS } from './workflows.js';
 
 /** Every tool the server offers; a new domain appends its definitions here. */
-export const TOOLS: readonly McpTool[] = [...MEMORY_TOOLS, ...DOCUMENT_TOOLS];
+export const TOOLS: readonly McpTool[] = [...MEMORY_TOOLS, ...DOCUMENT_TOOLS, ...DRIFT_TOOLS, ...REGISTRY_TOOLS, ...GATEWAY_TOOLS, ...WORKFLOW_TOOLS];
 
 const INSTRUCTIONS = [
   'Plinth gives you long-term memory.',
@@ -27,7 +31,13 @@ export interface CreateMcpServerOptions {
 export function createMcpServer(platform: Platform, principal: Principal, options: CreateMcpServerOptions = {}): McpServer {
   const server = new McpServer({ name: 'plinth', title: 'Plinth', version: VERSION }, { instructions: INSTRUCTIONS });
   const ctx: McpContext = { platform, principal, ...(options.requestId ? { requestId: options.requestId } : {}) };
-  for (const tool of TOOLS) tool.register(server, ctx);
+  for (const tool of TOOLS) {
+    // Drift tools are listed only to keys that may run them: a memory-only agent keeps a memory-only tool list.
+    if (DRIFT_TOOLS.includes(tool) && !hasScope(principal.scopes, 'drift:run')) continue;
+    // Likewise registry tools for keys without a models scope.
+    if (REGISTRY_TOOLS.includes(tool) && !hasScope(principal.scopes, 'models:read') && !hasScope(principal.scopes, 'models:write')) continue;
+    tool.register(server, ctx);
+  }
   registerMemoryResources(server, ctx);
   registerDocumentResources(server, ctx);
   registerMemoryPrompts(server, ctx);

@@ -1,7 +1,7 @@
 // SQL for documents and chunks, run inside the caller's (tenant-scoped) transaction.
 import type { Tx } from '../db/index.js';
 import type { Document, DocumentChunk } from './documents-schema.js';
-import { compileFilters, SqlParams } from './filters.js';
+import { compileFilters, hasExtraFilters, SqlParams } from './filters.js';
 import { FUSED_CTE, retrieverCtes } from './hybrid.js';
 import type { Filters } from './schema.js';
 import type { EmbeddingSpace } from './store.js';
@@ -181,16 +181,26 @@ export interface ChunkSearchParams {
 /** Hybrid retrieval over chunks; scope and metadata filters apply to the owning document. */
 export async function searchChunks(tx: Tx, s: ChunkSearchParams): Promise<ChunkSearchRow[]> {
   const p = new SqlParams();
-  const t = p.add(s.tenantId);
-  const docFilter = compileFilters('d', p, s.scope, s.filters, undefined, { temporal: false }).join(' AND ');
   const cand = p.add(s.candidates);
+  const useVector = s.mode !== 'fulltext' && s.queryVector !== null;
+  const useText = s.mode !== 'vector';
+  const extra = useText && hasExtraFilters(s.filters);
   const from = 'document_chunks c JOIN documents d ON d.id = c.document_id';
-  const where = `c.tenant_id = ${t} AND ${docFilter}`;
+  // Parameters are only added for the parts that use them: an unused one has no type.
+  const where =
+    useVector || extra ? `c.tenant_id = ${p.add(s.tenantId)} AND ${compileFilters('d', p, s.scope, s.filters, undefined, { temporal: false }).join(' AND ')}` : '';
   const { vec, fts } = retrieverCtes(
     p,
     cand,
-    s.mode !== 'fulltext' && s.queryVector !== null ? { from, where, dimensions: s.space.dimensions, spaceId: s.space.id, queryVector: s.queryVector } : null,
-    s.mode !== 'vector' ? { from, where, query: s.queryText } : null,
+    useVector ? { from, where, dimensions: s.space.dimensions, spaceId: s.space.id, queryVector: s.queryVector! } : null,
+    useText
+      ? {
+          fn: 'plinth_chunk_fulltext',
+          args: `${p.add(s.scope.agent_id ?? null)}::text, ${p.add(s.scope.user_id ?? null)}::text, ${p.add(s.scope.session_id ?? null)}::text`,
+          extra: extra ? { from: `(${from})`, where } : null,
+          query: s.queryText,
+        }
+      : null,
   );
   const res = await tx.query<ChunkSearchRow>(
     `WITH ${vec}, ${fts}, ${FUSED_CTE}

@@ -10,6 +10,7 @@ import { chunkDocument, detectMediaType } from './chunking/index.js';
 import type { CombinedResult, CombinedSearchInput, Document, DocumentChunk, IngestInput } from './documents-schema.js';
 import { combinedSearchInput } from './documents-schema.js';
 import * as docs from './documents-store.js';
+import { efSearch, searchDepth } from './hybrid.js';
 import * as store from './store.js';
 
 export interface DocumentServiceDeps {
@@ -115,7 +116,7 @@ export function createDocumentService(deps: DocumentServiceDeps) {
     async search(tenantId: string, raw: CombinedSearchInput): Promise<CombinedResult[]> {
       const q = combinedSearchInput.parse(raw);
       const queryVector = q.mode !== 'fulltext' ? store.vectorLiteral((await embedder.embed([q.query]))[0]!) : null;
-      const candidates = Math.min(1000, Math.max(40, q.k * 4));
+      const candidates = searchDepth(q.k, false);
       const common = { tenantId, space, queryVector, queryText: q.query, mode: q.mode, candidates, limit: q.k, scope: q, filters: q.filters };
       const [memories, chunks] = await db.withTenant(
         tenantId,
@@ -125,7 +126,7 @@ export function createDocumentService(deps: DocumentServiceDeps) {
             : [],
           q.sources.includes('documents') ? await docs.searchChunks(tx, common) : [],
         ] as const,
-        { readOnly: true, settings: { 'hnsw.ef_search': candidates } },
+        { readOnly: true, settings: { 'hnsw.ef_search': efSearch(candidates) } },
       );
       const results: CombinedResult[] = [
         ...memories.map((r): CombinedResult => {

@@ -10,6 +10,20 @@ export class SqlParams {
   }
 }
 
+/** True when `filters` holds a predicate beyond scope and validity (tags, metadata, source, dates). */
+export function hasExtraFilters(filters: Filters | undefined): boolean {
+  if (!filters) return false;
+  return Boolean(
+    filters.tags_all?.length ||
+      filters.tags_any?.length ||
+      filters.source !== undefined ||
+      filters.created_after ||
+      filters.created_before ||
+      (filters.contains && Object.keys(filters.contains).length > 0) ||
+      (filters.metadata && Object.keys(filters.metadata).length > 0),
+  );
+}
+
 const OPS = { gt: '>', gte: '>=', lt: '<', lte: '<=' } as const;
 const ISO = /^\d{4}-\d{2}-\d{2}T/;
 

@@ -10,6 +10,7 @@ import type { Logger } from '../telemetry/logger.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import type { AddMemoriesInput, ListInput, Memory, MemoryVersion, SearchInput, SearchResult, UpdateMemoryInput } from './schema.js';
 import { searchInput } from './schema.js';
+import { efSearch, searchDepth } from './hybrid.js';
 import * as store from './store.js';
 
 export interface MemoryServiceDeps {
@@ -111,8 +112,9 @@ export async function createMemoryService(deps: MemoryServiceDeps) {
       }));
       return db.withTenant(tenantId, async (tx) => {
         const inserted = await store.insertMemories(tx, tenantId, space.id, rows, audit.actor);
-        // Resolve every input, inserted or deduplicated, in one more query within the same transaction.
-        const all = await store.findExisting(tx, tenantId, rows);
+        // When every input was inserted there is nothing to resolve; otherwise resolve every input,
+        // inserted or deduplicated, in one more query within the same transaction.
+        const all = inserted.length === rows.length ? inserted : await store.findExisting(tx, tenantId, rows);
         const insertedIds = new Set(inserted.map((m) => m.id));
         const scopeKey = (r: { agent_id: string | null; user_id: string | null; session_id: string | null }, hash: string) =>
           JSON.stringify([r.agent_id ?? '', r.user_id ?? '', r.session_id ?? '', hash]);
@@ -190,7 +192,7 @@ export async function createMemoryService(deps: MemoryServiceDeps) {
           ? store.vectorLiteral(checkVectors([options.queryVector], 1, embedder.dimensions)[0]!)
           : await embedOne(q.query);
       const mmr = q.mmr_lambda !== undefined && q.mmr_lambda < 1;
-      const candidates = Math.min(1000, Math.max(40, q.k * 4));
+      const candidates = searchDepth(q.k, mmr);
       const rows = await db.withTenant(
         tenantId,
         (tx) =>
@@ -208,7 +210,7 @@ export async function createMemoryService(deps: MemoryServiceDeps) {
             recencyHalfLifeDays: q.recency_half_life_days,
             withEmbeddings: mmr,
           }),
-        { readOnly: true, settings: { 'hnsw.ef_search': Math.min(1000, Math.max(40, candidates)) } },
+        { readOnly: true, settings: { 'hnsw.ef_search': efSearch(candidates) } },
       );
       const picked = mmr ? maximalMarginalRelevance(rows, q.k, q.mmr_lambda!) : rows;
       deps.metrics?.memorySearchDuration.observe({ mode: q.mode }, (performance.now() - started) / 1000);

@@ -2,7 +2,7 @@
 // under row-level security, so the explicit tenant_id predicates are for the planner, not for safety.
 import type { Tx } from '../db/index.js';
 import { PlinthError } from '../errors.js';
-import { compileFilters, SqlParams } from './filters.js';
+import { compileFilters, hasExtraFilters, SqlParams } from './filters.js';
 import { FUSED_CTE, retrieverCtes } from './hybrid.js';
 import type { Filters, ListInput, Memory, MemoryVersion } from './schema.js';
 
@@ -327,20 +327,31 @@ export interface SearchParams {
   withEmbeddings: boolean;
 }
 
-/** Hybrid retrieval in one round trip: HNSW cosine and full-text candidates fused by reciprocal rank. */
+/**
+ * Hybrid retrieval in one round trip: HNSW cosine and full-text candidates fused by reciprocal
+ * rank, then joined back to `memories` by primary key. `candidates` is the depth of each list.
+ */
 export async function search(tx: Tx, s: SearchParams): Promise<SearchRow[]> {
   const p = new SqlParams();
-  const t = p.add(s.tenantId);
-  const filter = compileFilters('c', p, s.scope, s.filters, s.asOf).join(' AND ');
   const cand = p.add(s.candidates);
   const useVector = s.mode !== 'fulltext' && s.space !== null && s.queryVector !== null;
+  const useText = s.mode !== 'vector';
+  const extra = useText && hasExtraFilters(s.filters);
   const from = 'memories c';
-  const where = `c.tenant_id = ${t} AND ${filter}`;
+  // Parameters are only added for the parts that use them: an unused one has no type.
+  const where = useVector || extra ? `c.tenant_id = ${p.add(s.tenantId)} AND ${compileFilters('c', p, s.scope, s.filters, s.asOf).join(' AND ')}` : '';
   const { vec, fts } = retrieverCtes(
     p,
     cand,
     useVector ? { from, where, dimensions: s.space!.dimensions, spaceId: s.space!.id, queryVector: s.queryVector! } : null,
-    s.mode !== 'vector' ? { from, where, query: s.queryText } : null,
+    useText
+      ? {
+          fn: 'plinth_memory_fulltext',
+          args: `${p.add(s.scope.agent_id ?? null)}::text, ${p.add(s.scope.user_id ?? null)}::text, ${p.add(s.scope.session_id ?? null)}::text, ${p.add(s.asOf ?? null)}::timestamptz`,
+          extra: extra ? { from, where } : null,
+          query: s.queryText,
+        }
+      : null,
   );
   const decay = s.recencyHalfLifeDays ? `* power(0.5, extract(epoch FROM now() - m.created_at) / 86400.0 / ${p.add(s.recencyHalfLifeDays)}::float8)` : '';
   const res = await tx.query<SearchRow>(

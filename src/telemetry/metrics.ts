@@ -132,3 +132,29 @@ function withTraceExemplars<T extends string>(histogram: Histogram<T>): void {
   };
   (histogram as unknown as { observe: typeof patched }).observe = patched;
 }
+
+export interface DrillMetrics {
+  ok: Gauge;
+  lastRun: Gauge;
+  lastSuccess: Gauge;
+  duration: Gauge;
+  restoreDuration: Gauge;
+  backupAge: Gauge;
+}
+
+/**
+ * Restore-drill results. A drill is a one-shot job, so these live in their own registry that the
+ * drill writes to a textfile-collector file or pushes to a Pushgateway, not in the serving registry
+ * (where they would read 0, i.e. "failed", on every replica).
+ */
+export function createDrillMetrics(registry: Registry): DrillMetrics {
+  const gauge = (name: string, help: string) => new Gauge({ name, help, registers: [registry] });
+  return {
+    ok: gauge('plinth_backup_drill_ok', '1 when the last restore drill passed every check, 0 when it failed.'),
+    lastRun: gauge('plinth_backup_drill_last_run_timestamp_seconds', 'Unix time the last restore drill finished.'),
+    lastSuccess: gauge('plinth_backup_drill_last_success_timestamp_seconds', 'Unix time the last passing restore drill finished.'),
+    duration: gauge('plinth_backup_drill_duration_seconds', 'Wall time of the last restore drill, checks included.'),
+    restoreDuration: gauge('plinth_backup_drill_restore_duration_seconds', 'Time the last drill took to restore the backup into a scratch database (measured RTO).'),
+    backupAge: gauge('plinth_backup_drill_backup_age_seconds', 'Age of the backup the last drill restored, at drill time (an upper bound of the RPO of logical backups).'),
+  };
+}

@@ -1,4 +1,5 @@
 import { createMemoryLimiterStore } from '../../src/limits/index.js';
-import { limiterContract } from './limits-contract.js';
+import { limiterContract, limiterRulesContract } from './limits-contract.js';
 
 limiterContract('in-process', () => createMemoryLimiterStore());
+limiterRulesContract('in-process', () => createMemoryLimiterStore());

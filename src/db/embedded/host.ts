@@ -22,6 +22,8 @@ export interface EmbeddedDatabase {
   port: number;
   /** True when this process hosts the database; false when attached to another process's. */
   hosted: boolean;
+  /** A consistent gzipped tar of the data directory (PGlite dumpDataDir); only when hosted. */
+  dump?: () => Promise<Uint8Array>;
   close(): Promise<void>;
 }
 
@@ -87,10 +89,17 @@ export async function startEmbeddedDatabase(options: StartEmbeddedOptions): Prom
   }
 
   let closing: Promise<void> | undefined;
+  let dumps: Promise<unknown> = Promise.resolve();
   return {
     socketDir,
     port: EMBEDDED_PORT,
     hosted: true,
+    dump() {
+      // One dump at a time: replies carry no request id.
+      const next = dumps.then(() => requestDump(worker));
+      dumps = next.catch(() => undefined);
+      return next;
+    },
     close() {
       closing ??= (async () => {
         try {
@@ -127,6 +136,25 @@ function waitFor(worker: Worker, type: 'ready' | 'closed', timeoutMs: number): P
     worker.on('message', onMessage);
     worker.on('error', onError);
     worker.on('exit', onExit);
+  });
+}
+
+function requestDump(worker: Worker): Promise<Uint8Array> {
+  return new Promise((resolve, reject) => {
+    const onMessage = (msg: WorkerMessage) => {
+      if (msg.type === 'dumped') finish(undefined, new Uint8Array(msg.data));
+      else if (msg.type === 'dump-failed') finish(new Error(msg.message));
+    };
+    const onExit = (code: number) => finish(new Error(`worker exited with code ${code}`));
+    function finish(err?: Error, data?: Uint8Array) {
+      worker.off('message', onMessage);
+      worker.off('exit', onExit);
+      if (err) reject(err);
+      else resolve(data!);
+    }
+    worker.on('message', onMessage);
+    worker.on('exit', onExit);
+    worker.postMessage('dump');
   });
 }
 

@@ -12,7 +12,12 @@ interface WorkerInput {
   maxConnections: number;
 }
 
-export type WorkerMessage = { type: 'ready' } | { type: 'error'; message: string } | { type: 'closed' };
+export type WorkerMessage =
+  | { type: 'ready' }
+  | { type: 'error'; message: string }
+  | { type: 'closed' }
+  | { type: 'dumped'; data: ArrayBuffer }
+  | { type: 'dump-failed'; message: string };
 
 const input = workerData as WorkerInput;
 const port = parentPort;
@@ -38,7 +43,18 @@ async function stop(): Promise<void> {
 }
 
 port.on('message', (msg: unknown) => {
-  if (msg === 'close') {
+  if (msg === 'dump') {
+    // A gzipped tar of the data directory. PGlite takes it under its query lock, between two
+    // statements, so it is a crash-consistent image: the committed state at that instant.
+    (async () => {
+      if (!db || db.closed) throw new Error('the embedded database is not open');
+      const blob = await db.dumpDataDir('gzip');
+      return blob.arrayBuffer();
+    })().then(
+      (data) => port.postMessage({ type: 'dumped', data } satisfies WorkerMessage, [data]),
+      (err: unknown) => port.postMessage({ type: 'dump-failed', message: String((err as Error)?.message ?? err) } satisfies WorkerMessage),
+    );
+  } else if (msg === 'close') {
     stop().then(
       () => port.postMessage({ type: 'closed' } satisfies WorkerMessage),
       (err: unknown) => port.postMessage({ type: 'error', message: String((err as Error)?.message ?? err) } satisfies WorkerMessage),

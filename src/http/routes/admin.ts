@@ -11,6 +11,7 @@ import {
   tenantOutput,
   type Principal,
 } from '../../auth/index.js';
+import { limitsInputSchema, limitsOutputSchema } from '../../gateway/index.js';
 import type { Platform } from '../../platform.js';
 import { principalOf } from '../plugins/auth.js';
 
@@ -60,6 +61,44 @@ export const adminRoutes: FastifyPluginCallbackZod<{ platform: Platform }> = (ap
     async (request) => {
       auth.requireRootAdmin(principalOf(request));
       return { tenants: await auth.listTenants() };
+    },
+  );
+
+  app.get(
+    '/v1/admin/tenants/:id/limits',
+    {
+      config: { scope: 'admin' },
+      schema: {
+        tags: ['tenants'],
+        summary: "A tenant's LLM gateway limits and budgets (root tenant admins only).",
+        params: z.object({ id: z.string().min(1).max(200) }),
+        response: { 200: limitsOutputSchema },
+      },
+    },
+    async (request) => {
+      auth.requireRootAdmin(principalOf(request));
+      const tenant = await auth.getTenant(request.params.id);
+      return platform.gateway.limits.get(tenant.id);
+    },
+  );
+
+  app.put(
+    '/v1/admin/tenants/:id/limits',
+    {
+      config: { scope: 'admin' },
+      schema: {
+        tags: ['tenants'],
+        summary: "Replace a tenant's LLM gateway limit overrides (root tenant admins only); left out or null = the configured default, 0 = unlimited.",
+        params: z.object({ id: z.string().min(1).max(200) }),
+        body: limitsInputSchema,
+        response: { 200: limitsOutputSchema },
+      },
+    },
+    async (request) => {
+      const p = principalOf(request);
+      auth.requireRootAdmin(p);
+      const tenant = await auth.getTenant(request.params.id);
+      return platform.gateway.limits.set(tenant.id, request.body, audit(p, request.id));
     },
   );
 

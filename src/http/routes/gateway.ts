@@ -9,8 +9,9 @@ import type { FastifyPluginCallbackZod, ZodTypeProvider } from 'fastify-type-pro
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Principal } from '../../auth/index.js';
+import { cacheInvalidationSchema, parseCacheTags, parseSemanticHeader } from '../../cache/index.js';
 import { PlinthError, toPlinthError } from '../../errors.js';
-import { chatRequestSchema, embeddingsRequestSchema, usageQuerySchema, usageRowSchema, type Caller, type GatewayService } from '../../gateway/index.js';
+import { chatRequestSchema, embeddingsRequestSchema, limitsInputSchema, limitsOutputSchema, usageQuerySchema, usageRowSchema, type Caller, type GatewayService } from '../../gateway/index.js';
 import { principalOf } from '../plugins/auth.js';
 
 const caller = (p: Principal): Caller => ({ tenantId: p.tenantId, keyId: p.keyId, keyPrefix: p.keyPrefix });
@@ -99,7 +100,12 @@ export const gatewayRoutes: FastifyPluginCallbackZod<{ gateway: GatewayService; 
         const p = principalOf(request);
         const client = clientSignal(request, reply);
         try {
-          const call = await gateway.chat(caller(p), request.body, { signal: client.signal, setHeader: (n, v) => void reply.header(n, v) });
+          const call = await gateway.chat(caller(p), request.body, {
+            signal: client.signal,
+            setHeader: (n, v) => void reply.header(n, v),
+            cacheTags: parseCacheTags(request.headers['x-plinth-cache-tags']),
+            semanticCache: parseSemanticHeader(request.headers['x-plinth-semantic-cache']),
+          });
           if (request.body.stream !== true) return await call.complete();
           reply.hijack();
           const raw = reply.raw;
@@ -177,6 +183,23 @@ export const gatewayRoutes: FastifyPluginCallbackZod<{ gateway: GatewayService; 
     next();
   });
 
+  app.post(
+    '/v1/cache/invalidate',
+    {
+      config: { scope: 'llm:invoke' },
+      schema: {
+        tags: ['llm'],
+        summary: "Invalidates the tenant's cached chat completions (exact and semantic): all of them, one model's, or those written with a tag (x-plinth-cache-tags).",
+        body: cacheInvalidationSchema,
+        response: { 200: z.object({ invalidated: z.object({ model: z.string().nullable(), tag: z.string().nullable() }) }) },
+      },
+    },
+    async (request) => {
+      await gateway.invalidateCache(principalOf(request).tenantId, request.body);
+      return { invalidated: { model: request.body.model ?? null, tag: request.body.tag ?? null } };
+    },
+  );
+
   app.get(
     '/v1/usage',
     {
@@ -189,6 +212,32 @@ export const gatewayRoutes: FastifyPluginCallbackZod<{ gateway: GatewayService; 
       },
     },
     async (request) => ({ usage: await gateway.usage(principalOf(request).tenantId, request.query) }),
+  );
+
+  app.get(
+    '/v1/gateway/limits',
+    {
+      config: { scope: 'admin' },
+      schema: { tags: ['llm'], summary: "The caller's tenant limits and budgets: effective values, its overrides and the configured defaults (0 = unlimited).", response: { 200: limitsOutputSchema } },
+    },
+    async (request) => gateway.limits.get(principalOf(request).tenantId),
+  );
+
+  app.put(
+    '/v1/gateway/limits',
+    {
+      config: { scope: 'admin' },
+      schema: {
+        tags: ['llm'],
+        summary: "Replace the caller's tenant limit overrides; a field left out or null returns to the configured default, 0 means unlimited.",
+        body: limitsInputSchema,
+        response: { 200: limitsOutputSchema },
+      },
+    },
+    async (request) => {
+      const p = principalOf(request);
+      return gateway.limits.set(p.tenantId, request.body, { actor: p.actor, requestId: request.id });
+    },
   );
   done();
 };

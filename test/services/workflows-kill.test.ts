@@ -1,0 +1,126 @@
+// Durability on a real PostgreSQL: a `plinth worker` process is SIGKILLed while the training
+// command of a retraining workflow runs; a restarted worker (same executor id) recovers the
+// workflow, which completes with exactly one registered version and one promotion.
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { REAL_PG_URL, startTestPlatform, type TestPlatform } from '../helpers/platform.js';
+
+if (!REAL_PG_URL) throw new Error('PLINTH_TEST_PG_URL is unset: start the services with scripts/services.sh start');
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+// Each run leaves a marker; the first run then sleeps long enough to be killed mid-training.
+const TRAIN = `
+const fs = require('node:fs');
+const path = require('node:path');
+const dir = process.env.MARKER_DIR;
+const first = fs.readdirSync(dir).filter((f) => f.startsWith('run-')).length === 0;
+fs.writeFileSync(path.join(dir, 'run-' + process.pid), '');
+const done = () => console.log(JSON.stringify({ run_id: 'r1', source: 'file:///models/churn', metrics: { accuracy: 0.91 } }));
+if (first) setTimeout(done, 120000); else done();
+`;
+
+function startWorker(env: Record<string, string>, logs: string[]): ChildProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'worker'], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stdout.setEncoding('utf8').on('data', (d: string) => logs.push(d));
+  child.stderr.setEncoding('utf8').on('data', (d: string) => logs.push(d));
+  return child;
+}
+
+async function until<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, timeoutMs: number): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+const exited = (c: ChildProcess) => new Promise<void>((resolve) => (c.exitCode !== null || c.signalCode !== null ? resolve() : c.once('exit', () => resolve())));
+
+describe('retraining survives a killed worker (postgres)', { timeout: 240_000 }, () => {
+  let t: TestPlatform;
+  let dir: string;
+  let markers: string;
+  const workers: ChildProcess[] = [];
+  const logs: string[] = [];
+
+  before(async () => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'plinth-kill-'));
+    markers = path.join(dir, 'markers');
+    rmSync(markers, { recursive: true, force: true });
+    const { mkdirSync } = await import('node:fs');
+    mkdirSync(markers);
+    writeFileSync(path.join(dir, 'train.cjs'), TRAIN);
+    // The test process is a client: it enqueues and reads; only the worker runs workflows.
+    t = await startTestPlatform({ WORKFLOWS_ALLOWED_COMMANDS: process.execPath }, { workflows: 'client' });
+  });
+
+  after(async () => {
+    for (const w of workers) if (w.exitCode === null && w.signalCode === null) w.kill('SIGKILL');
+    await Promise.all(workers.map(exited));
+    await t?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('recovers the workflow after SIGKILL: one version, one promotion', async () => {
+    const env = { ...t.env.env, WORKFLOWS_ALLOWED_COMMANDS: process.execPath, LOG_LEVEL: 'info' };
+    const tenant = await t.platform.auth.getTenant('default');
+    const started = await t.platform.workflows.startRetrain(
+      tenant.id,
+      {
+        model: 'churn',
+        trigger: 'manual',
+        action: { type: 'command', command: process.execPath, args: [path.join(dir, 'train.cjs')], env: { MARKER_DIR: markers } },
+        gate: [{ metric: 'accuracy', direction: 'max', min_improvement: 0 }],
+        idempotency_key: 'kill-test',
+      },
+      { actor: 'test' },
+    );
+    const id = started.workflow_id;
+
+    const first = startWorker(env, logs);
+    workers.push(first);
+    await until('the first training run', () => readdirSync(markers).length === 1 || undefined, 60_000);
+    first.kill('SIGKILL');
+    await exited(first);
+    const caller = { tenantId: tenant.id, root: true };
+    const mid = await t.platform.workflows.getWorkflow(caller, id, { steps: true });
+    assert.equal(mid.status, 'PENDING', 'the killed worker left the workflow pending');
+    assert.equal(mid.retraining?.status, 'training');
+    assert.deepEqual(mid.steps?.map((s) => s.name), ['mark-training'], 'the training step had not completed');
+    assert.equal((await t.platform.registry.listVersions(tenant.id, 'churn').catch(() => ({ versions: [] }))).versions.length, 0);
+
+    const second = startWorker(env, logs);
+    workers.push(second);
+    const done = await t.platform.workflows.wait(caller, id, 120_000);
+    assert.equal(done.status, 'SUCCESS', `${JSON.stringify(done)}\n${logs.join('').slice(-3000)}`);
+    assert.equal(done.retraining?.status, 'promoted');
+    assert.equal(readdirSync(markers).length, 2, 'the interrupted training step ran again, once');
+
+    const versions = (await t.platform.registry.listVersions(tenant.id, 'churn')).versions;
+    assert.equal(versions.length, 1, 'exactly one registered version');
+    assert.equal(versions[0]!.tags['plinth.workflow_id'], id);
+    assert.equal((await t.platform.registry.getVersion(tenant.id, 'churn', { alias: 'champion' })).version, versions[0]!.version);
+    const promotions = await t.platform.db.withTenant(tenant.id, async (tx) => (await tx.query(`SELECT count(*)::int AS n FROM audit_log WHERE action = 'model.promoted'`)).rows[0]!.n as number);
+    assert.equal(promotions, 1, 'exactly one promotion');
+
+    // A duplicate start after completion finds the same workflow and starts nothing.
+    const again = await t.platform.workflows.startRetrain(tenant.id, { model: 'churn', trigger: 'manual', monitor_id: undefined, action: { type: 'command', command: process.execPath, args: [], env: {} }, gate: [{ metric: 'accuracy', direction: 'max', min_improvement: 0 }], idempotency_key: 'kill-test' }, { actor: 'test' });
+    assert.equal(again.workflow_id, id);
+    assert.equal(again.created, false);
+    await new Promise((r) => setTimeout(r, 2000));
+    assert.equal((await t.platform.registry.listVersions(tenant.id, 'churn')).versions.length, 1);
+    assert.ok(existsSync(markers));
+
+    second.kill('SIGTERM');
+    await exited(second);
+    assert.equal(second.exitCode, 0, logs.join('').slice(-2000));
+  });
+});
