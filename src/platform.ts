@@ -86,8 +86,8 @@ export async function startPlatform(config: Config, options: StartPlatformOption
     const embedder = await createEmbedder(config, logger);
     const memory = await createMemoryService({ db, embedder, audit: auth.recordAudit, logger, metrics });
     const documents = createDocumentService({ db, embedder, space: memory.space, audit: auth.recordAudit, maxBytes: config.server.documentMaxBytes });
-    const rights = createRightsService({ db, audit: auth.recordAudit });
     const gateway = createGateway({ config, db, logger, registry: metrics.registry, embedder, audit: auth.recordAudit });
+    const rights = createRightsService({ db, audit: auth.recordAudit, invalidateCache: (tenantId, target) => gateway.invalidateCache(tenantId, target) });
     const drift = createDriftService({ db, audit: auth.recordAudit, logger, registry: metrics.registry });
     const registryPort = createRegistryPort(config, db);
     const registry = createRegistryService({

@@ -16,6 +16,7 @@ import { registerWorkflowCommands } from './workflows.js';
 import { registerRegistryCommands } from './registry.js';
 import { registerBackupCommands } from './backup.js';
 import { registerDriftCommands } from './drift.js';
+import { registerRetentionCommands } from './retention.js';
 import { runStdioServer } from '../mcp/stdio.js';
 import { readFileSync } from 'node:fs';
 import { startPlatform, type Platform } from '../platform.js';
@@ -220,6 +221,7 @@ export function buildCli(): Command {
   registerRegistryCommands(program, withPlatform, print);
   registerBackupCommands(program, print);
   registerDriftCommands(program, print);
+  registerRetentionCommands(program, withPlatform, print);
 
   program
     .command('mcp')

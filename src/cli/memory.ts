@@ -122,34 +122,48 @@ export function registerMemoryCommands(program: Command, withPlatform: WithPlatf
     );
 
   const memory = program.command('memory').description('agent memory operations');
-  for (const action of ['export', 'erase'] as const) {
-    memory
-      .command(action)
-      .description(action === 'export' ? 'print everything held about a scope as JSON Lines' : 'erase everything held about a scope')
-      .option('--tenant <name>', 'tenant name or id', 'default')
-      .option('--user-id <id>')
-      .option('--agent-id <id>')
-      .option('--session-id <id>')
-      .option('--all', 'the whole tenant')
-      .option('--json', 'print JSON (erase)')
-      .action((opts: { tenant: string; userId?: string; agentId?: string; sessionId?: string; all?: boolean; json?: boolean }) =>
-        withPlatform(async (p) => {
-          const tenant = await p.auth.getTenant(opts.tenant);
-          const parsed = subjectInput.safeParse({
-            ...(opts.userId ? { user_id: opts.userId } : {}),
-            ...(opts.agentId ? { agent_id: opts.agentId } : {}),
-            ...(opts.sessionId ? { session_id: opts.sessionId } : {}),
-            ...(opts.all ? { all: true } : {}),
-          });
-          if (!parsed.success) throw new PlinthError('VALIDATION_FAILED', parsed.error.issues[0]?.message ?? 'invalid scope');
-          if (action === 'export') {
-            for (const line of await p.rights.export(tenant.id, parsed.data, CLI_ACTOR)) process.stdout.write(`${line}\n`);
-          } else {
-            const r = await p.rights.erase(tenant.id, parsed.data, CLI_ACTOR);
-            print(Boolean(opts.json), r, () => `erased ${r.memories} memories (${r.memory_versions} versions), ${r.documents} documents (${r.chunks} chunks)`);
-          }
-        }),
-      );
+  // `plinth export|erase` and their older names `plinth memory export|erase`: one command each.
+  for (const parent of [program, memory]) {
+    for (const action of ['export', 'erase'] as const) {
+      parent
+        .command(action)
+        .description(
+          action === 'export'
+            ? 'print everything held about a subject (memories, documents, LLM usage, audit entries) as JSON Lines'
+            : 'erase everything held about a subject (memories and their history, documents, LLM usage, cached completions), audited',
+        )
+        .option('--tenant <name>', 'tenant name or id', 'default')
+        .option('--user-id <id>')
+        .option('--agent-id <id>')
+        .option('--session-id <id>')
+        .option('--all', 'the whole tenant')
+        .option('--json', 'print JSON (erase)')
+        .action((opts: { tenant: string; userId?: string; agentId?: string; sessionId?: string; all?: boolean; json?: boolean }) =>
+          withPlatform(async (p) => {
+            const tenant = await p.auth.getTenant(opts.tenant);
+            const parsed = subjectInput.safeParse({
+              ...(opts.userId ? { user_id: opts.userId } : {}),
+              ...(opts.agentId ? { agent_id: opts.agentId } : {}),
+              ...(opts.sessionId ? { session_id: opts.sessionId } : {}),
+              ...(opts.all ? { all: true } : {}),
+            });
+            if (!parsed.success) throw new PlinthError('VALIDATION_FAILED', parsed.error.issues[0]?.message ?? 'invalid scope');
+            if (action === 'export') {
+              for (const line of await p.rights.export(tenant.id, parsed.data, CLI_ACTOR)) process.stdout.write(`${line}\n`);
+            } else {
+              const r = await p.rights.erase(tenant.id, parsed.data, CLI_ACTOR);
+              print(
+                Boolean(opts.json),
+                r,
+                () =>
+                  `erased ${r.memories} memories (${r.memory_versions} versions), ${r.documents} documents (${r.chunks} chunks), ` +
+                  `${r.usage_records} usage records, ${r.inference_log_rows} inference-log rows` +
+                  (r.cache_invalidated ? '; cached completions dropped' : ''),
+              );
+            }
+          }),
+        );
+    }
   }
 
   memory

@@ -220,6 +220,21 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    retention: z
+      .object({
+        /** Cron schedule of the retention sweep (run by the workflow engine of serve or a worker). */
+        schedule: z.string().min(9).default('23 3 * * *'),
+        /** Delete memories this many days after they expired (0 = keep expired memories). */
+        expiredMemoriesDays: z.coerce.number().int().min(0).max(36_500).default(0),
+        /** Delete LLM usage records older than this many days (0 = keep). */
+        usageDays: z.coerce.number().int().min(0).max(36_500).default(0),
+        /** Delete drift inference-log rows older than this many days (0 = keep). */
+        inferenceLogDays: z.coerce.number().int().min(0).max(36_500).default(0),
+        /** Delete drift checks (and scheduled monitor checks) older than this many days (0 = keep). */
+        driftChecksDays: z.coerce.number().int().min(0).max(36_500).default(0),
+      })
+      .strict()
+      .prefault({}),
     backup: z
       .object({
         /** A directory, or s3://bucket/prefix. */
@@ -376,6 +391,11 @@ export const ENV_VARS: ReadonlyArray<{ name: string; path: string; secret?: bool
   { name: 'WORKFLOWS_POLL_INTERVAL_MS', path: 'workflows.pollIntervalMs', doc: 'Default interval between status polls of webhook, kubernetes_job and airflow training actions.' },
   { name: 'WORKFLOWS_TRAINING_TIMEOUT_MS', path: 'workflows.trainingTimeoutMs', doc: 'Default upper bound for one training action, waiting included.' },
   { name: 'WORKFLOWS_SHUTDOWN_TIMEOUT_MS', path: 'workflows.shutdownTimeoutMs', doc: 'On shutdown, how long running workflows may finish before the process stops (the rest resume on restart).' },
+  { name: 'RETENTION_SCHEDULE', path: 'retention.schedule', doc: 'Cron schedule of the retention sweep that deletes data older than the RETENTION_* ages (UTC).' },
+  { name: 'RETENTION_EXPIRED_MEMORIES_DAYS', path: 'retention.expiredMemoriesDays', doc: 'Delete memories (with their history) this many days after their expires_at; 0 keeps them.' },
+  { name: 'RETENTION_USAGE_DAYS', path: 'retention.usageDays', doc: 'Delete LLM usage records older than this many days; 0 keeps them.' },
+  { name: 'RETENTION_INFERENCE_LOG_DAYS', path: 'retention.inferenceLogDays', doc: 'Delete drift inference-log rows older than this many days; 0 keeps them.' },
+  { name: 'RETENTION_DRIFT_CHECKS_DAYS', path: 'retention.driftChecksDays', doc: 'Delete stored drift checks and monitor check records older than this many days; 0 keeps them.' },
   { name: 'BACKUP_TARGET', path: 'backup.target', doc: 'Where backups go and drills read from: a directory or s3://bucket/prefix.' },
   { name: 'BACKUP_KEY_FILE', path: 'backup.keyFile', doc: 'File of 256-bit backup keys (64 hex chars or base64, one per line); the first encrypts, all decrypt.' },
   { name: 'BACKUP_KEEP', path: 'backup.keep', doc: 'Complete backups kept at the target after each backup (0 = keep all).' },

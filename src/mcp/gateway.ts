@@ -91,6 +91,7 @@ const llmModels = defineTool({
 function offered(tool: McpTool): McpTool {
   return {
     name: tool.name,
+    scope: tool.scope,
     register(server, ctx: McpContext) {
       if (ctx.platform.gateway.upstreams.length === 0 || !hasScope(ctx.principal.scopes, 'llm:invoke')) return;
       tool.register(server, ctx);

@@ -23,6 +23,17 @@ const INSTRUCTIONS = [
   'Documents added with document_ingest are searched together with memories by the search tool.',
 ].join(' ');
 
+// Memory and document tools are always listed (a read-only key sees the write tools and is refused
+// with a scope error when it calls one). Every other domain's tools are listed only to keys that may
+// run them, so a memory-only agent keeps a memory-only tool list.
+const MEMORY_DOORS: readonly McpTool[] = [...MEMORY_TOOLS, ...DOCUMENT_TOOLS];
+
+function listedFor(tool: McpTool, principal: Principal): boolean {
+  if (MEMORY_DOORS.includes(tool)) return true;
+  if (REGISTRY_TOOLS.includes(tool)) return hasScope(principal.scopes, 'models:read') || hasScope(principal.scopes, 'models:write');
+  return hasScope(principal.scopes, tool.scope);
+}
+
 export interface CreateMcpServerOptions {
   /** The HTTP request id, recorded in the audit log. */
   requestId?: string;
@@ -31,13 +42,7 @@ export interface CreateMcpServerOptions {
 export function createMcpServer(platform: Platform, principal: Principal, options: CreateMcpServerOptions = {}): McpServer {
   const server = new McpServer({ name: 'plinth', title: 'Plinth', version: VERSION }, { instructions: INSTRUCTIONS });
   const ctx: McpContext = { platform, principal, ...(options.requestId ? { requestId: options.requestId } : {}) };
-  for (const tool of TOOLS) {
-    // Drift tools are listed only to keys that may run them: a memory-only agent keeps a memory-only tool list.
-    if (DRIFT_TOOLS.includes(tool) && !hasScope(principal.scopes, 'drift:run')) continue;
-    // Likewise registry tools for keys without a models scope.
-    if (REGISTRY_TOOLS.includes(tool) && !hasScope(principal.scopes, 'models:read') && !hasScope(principal.scopes, 'models:write')) continue;
-    tool.register(server, ctx);
-  }
+  for (const tool of TOOLS) if (listedFor(tool, principal)) tool.register(server, ctx);
   registerMemoryResources(server, ctx);
   registerDocumentResources(server, ctx);
   registerMemoryPrompts(server, ctx);

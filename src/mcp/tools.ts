@@ -42,12 +42,15 @@ export interface ToolSpec<I extends z.ZodObject, O extends z.ZodObject> {
 
 export interface McpTool {
   readonly name: string;
+  /** The scope a caller needs to run the tool. */
+  readonly scope: Scope;
   register(server: McpServer, ctx: McpContext): void;
 }
 
 export function defineTool<I extends z.ZodObject, O extends z.ZodObject>(spec: ToolSpec<I, O>): McpTool {
   return {
     name: spec.name,
+    scope: spec.scope,
     register(server, ctx) {
       // The SDK's generics cannot see that a zod object's parsed output is z.output<I>; erase them here
       // and restore the type below (the SDK has validated `args` against spec.input by then).

@@ -1,5 +1,9 @@
-// Data rights for agent memory: export everything held about a scope as JSON Lines, and erase it.
-// A scope is any combination of agent_id, user_id and session_id; `all: true` means the whole tenant.
+// Data rights: export everything Plinth holds about a subject as JSON Lines, and erase it.
+// A subject is any combination of agent_id, user_id and session_id; `all: true` means the whole
+// tenant. Held about a subject: memories (with every version), documents (with their chunks),
+// LLM usage records made for its user_id, cached completions written for that user, and the
+// audit entries about those records; for the whole tenant also its drift inference log.
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import type { Audit } from '../auth/index.js';
 import type { Database, Tx } from '../db/index.js';
@@ -17,7 +21,15 @@ export const subjectInput = z
   });
 export type Subject = z.infer<typeof subjectInput>;
 
-export const eraseOutput = z.object({ memories: z.number().int(), memory_versions: z.number().int(), documents: z.number().int(), chunks: z.number().int() });
+export const eraseOutput = z.object({
+  memories: z.number().int(),
+  memory_versions: z.number().int(),
+  documents: z.number().int(),
+  chunks: z.number().int(),
+  usage_records: z.number().int(),
+  inference_log_rows: z.number().int(),
+  cache_invalidated: z.boolean(),
+});
 export type EraseResult = z.infer<typeof eraseOutput>;
 
 function scopeWhere(alias: string, s: Subject, first: number): { sql: string; values: string[] } {
@@ -36,6 +48,26 @@ function scopeWhere(alias: string, s: Subject, first: number): { sql: string; va
 export interface RightsDeps {
   db: Database;
   audit: (tx: Tx, tenantId: string, audit: Audit, action: string, target?: string, details?: Record<string, unknown>) => Promise<void>;
+  /**
+   * Drops the tenant's cached LLM completions: all of them, or those written with a tag. The
+   * gateway tags what it caches for a request that names its user with `userCacheTag(user)`.
+   */
+  invalidateCache?: (tenantId: string, target: { tag?: string }) => Promise<void>;
+}
+
+/** The cache tag of completions cached for an end user (the OpenAI `user` request field). */
+export function userCacheTag(userId: string): string {
+  return `user:${createHash('sha256').update(userId).digest('hex').slice(0, 32)}`;
+}
+
+/**
+ * Usage rows are per end user (user_id) and have no agent or session: a subject names them
+ * through its user_id, or all of them with `all`. Other subjects hold no usage.
+ */
+function usageWhere(s: Subject): { sql: string; values: string[] } | undefined {
+  if (s.all) return { sql: 'true', values: [] };
+  if (s.user_id !== undefined) return { sql: 'u.user_id = $2', values: [s.user_id] };
+  return undefined;
 }
 
 export function createRightsService(deps: RightsDeps) {
@@ -68,15 +100,60 @@ export function createRightsService(deps: RightsDeps) {
              FROM documents d WHERE d.tenant_id = $1 AND ${dw.sql} ORDER BY d.created_at, d.id`,
           [tenantId, ...dw.values],
         );
-        await deps.audit(tx, tenantId, audit, 'data.exported', JSON.stringify(subject), { memories: mem.rowCount, documents: doc.rowCount });
-        return [...mem.rows.map((r) => JSON.stringify({ type: 'memory', ...r })), ...doc.rows.map((r) => JSON.stringify({ type: 'document', ...r }))];
+        const uw = usageWhere(subject);
+        const usage = uw
+          ? (
+              await tx.query<Record<string, unknown>>(
+                `SELECT u.id, u.user_id, u.key_prefix, u.endpoint, u.model, u.upstream, u.outcome, u.error_code, u.cache, u.tokens_in,
+                        u.tokens_out, u.cost, u.latency_ms, u.ttft_ms, u.created_at
+                   FROM llm_usage u WHERE u.tenant_id = $1 AND ${uw.sql} ORDER BY u.created_at, u.id`,
+                [tenantId, ...uw.values],
+              )
+            ).rows
+          : [];
+        // The audit entries about the subject: those naming one of its memories or documents, and
+        // earlier exports and erasures of a subject naming at least the same scope fields (an export for
+        // user dana and agent x is about dana). The whole tenant: every entry.
+        const ids = [...mem.rows.map((r) => String(r.id)), ...doc.rows.map((r) => String(r.id))];
+        const fields = Object.fromEntries((['agent_id', 'user_id', 'session_id'] as const).filter((f) => subject[f] !== undefined).map((f) => [f, subject[f]]));
+        const auditRows = (
+          await tx.query<Record<string, unknown>>(
+            subject.all
+              ? `SELECT a.id::text AS id, a.at, a.actor, a.action, a.target, a.details, a.request_id FROM audit_log a WHERE a.tenant_id = $1 ORDER BY a.id`
+              : `SELECT a.id::text AS id, a.at, a.actor, a.action, a.target, a.details, a.request_id FROM audit_log a
+                  WHERE a.tenant_id = $1
+                    AND (a.target = ANY($2::text[])
+                         OR (a.action LIKE 'data.%' AND a.target LIKE '{%' AND pg_input_is_valid(a.target, 'jsonb')
+                             AND a.target::jsonb @> $3::jsonb))
+                  ORDER BY a.id`,
+            subject.all ? [tenantId] : [tenantId, ids, JSON.stringify(fields)],
+          )
+        ).rows;
+        await deps.audit(tx, tenantId, audit, 'data.exported', JSON.stringify(subject), {
+          memories: mem.rowCount,
+          documents: doc.rowCount,
+          usage_records: usage.length,
+          audit_entries: auditRows.length,
+        });
+        return [
+          ...mem.rows.map((r) => JSON.stringify({ type: 'memory', ...r })),
+          ...doc.rows.map((r) => JSON.stringify({ type: 'document', ...r })),
+          ...usage.map((r) => JSON.stringify({ type: 'llm_usage', ...r })),
+          ...auditRows.map((r) => JSON.stringify({ type: 'audit', ...r })),
+        ];
       }, { repeatableRead: true });
       return lines;
     },
 
-    /** Remove every memory (and its history) and document (and its chunks) in the scope, in one transaction, audited. */
+    /**
+     * Remove everything held about the subject in one transaction, audited: memories (and their
+     * history), documents (and their chunks), usage records, and for the whole tenant its
+     * inference log. Cached completions are dropped after the commit (the cache is not
+     * transactional; a retry of a failed invalidation is a repeat of the erasure, which is
+     * idempotent).
+     */
     async erase(tenantId: string, subject: Subject, audit: Audit): Promise<EraseResult> {
-      return db.withTenant(tenantId, async (tx) => {
+      const erased = await db.withTenant(tenantId, async (tx) => {
         const w = scopeWhere('m', subject, 2);
         const versions = await tx.query<{ n: number }>(
           `SELECT count(*)::int AS n FROM memory_versions v JOIN memories m ON m.id = v.memory_id WHERE m.tenant_id = $1 AND ${w.sql}`,
@@ -89,15 +166,24 @@ export function createRightsService(deps: RightsDeps) {
           [tenantId, ...dw.values],
         );
         const doc = await tx.query(`DELETE FROM documents d WHERE d.tenant_id = $1 AND ${dw.sql}`, [tenantId, ...dw.values]);
-        const result = {
+        const uw = usageWhere(subject);
+        const usage = uw ? await tx.query(`DELETE FROM llm_usage u WHERE u.tenant_id = $1 AND ${uw.sql}`, [tenantId, ...uw.values]) : undefined;
+        const inferences = subject.all ? await tx.query('DELETE FROM inference_log WHERE tenant_id = $1', [tenantId]) : undefined;
+        const cacheTarget = subject.all ? {} : subject.user_id !== undefined ? { tag: userCacheTag(subject.user_id) } : undefined;
+        const result: EraseResult = {
           memories: mem.rowCount ?? 0,
           memory_versions: versions.rows[0]?.n ?? 0,
           documents: doc.rowCount ?? 0,
           chunks: chunks.rows[0]?.n ?? 0,
+          usage_records: usage?.rowCount ?? 0,
+          inference_log_rows: inferences?.rowCount ?? 0,
+          cache_invalidated: cacheTarget !== undefined && deps.invalidateCache !== undefined,
         };
         await deps.audit(tx, tenantId, audit, 'data.erased', JSON.stringify(subject), result);
-        return result;
+        return { result, cacheTarget };
       });
+      if (erased.cacheTarget && deps.invalidateCache) await deps.invalidateCache(tenantId, erased.cacheTarget);
+      return erased.result;
     },
   };
 }

@@ -19,6 +19,7 @@ import { PlinthError } from '../errors.js';
 import type { Logger } from '../telemetry/logger.js';
 import { VERSION } from '../version.js';
 import { monitorTick, TICK_SCHEDULE } from './monitors.js';
+import { RETENTION_SCHEDULE, retentionSweep } from './retention.js';
 import { retrainWorkflow } from './retrain.js';
 import { checkCron, setWorkflowDeps, type WorkflowDeps } from './runtime.js';
 import { recordAndEnqueue } from './start.js';
@@ -29,6 +30,7 @@ export const APP_NAME = 'plinth';
 export const RETRAIN_QUEUE = 'plinth_retrain';
 export const RETRAIN_WORKFLOW = 'plinth.retrain';
 export const TICK_WORKFLOW = 'plinth.monitor_tick';
+export const RETENTION_WORKFLOW = 'plinth.retention';
 
 export type WorkflowRole = 'executor' | 'client';
 
@@ -126,9 +128,11 @@ export async function startWorkflowEngine(options: StartEngineOptions): Promise<
       const deps = options.deps;
       if (!deps) throw new PlinthError('INTERNAL', 'an executor needs its services');
       checkCron(config.workflows.monitorTick);
+      checkCron(config.retention.schedule);
       setWorkflowDeps({ ...deps, startRetrain: (id, request) => recordAndEnqueue(deps.db, enqueue, id, request) });
       DBOS.registerWorkflow(retrainWorkflow, { name: RETRAIN_WORKFLOW });
       const tick = DBOS.registerWorkflow(monitorTick, { name: TICK_WORKFLOW });
+      const sweep = DBOS.registerWorkflow(retentionSweep, { name: RETENTION_WORKFLOW });
       DBOS.setConfig({
         name: APP_NAME,
         systemDatabaseUrl: target.url,
@@ -144,7 +148,10 @@ export async function startWorkflowEngine(options: StartEngineOptions): Promise<
       await DBOS.launch();
       launched = true;
       await DBOS.registerQueue(RETRAIN_QUEUE, { workerConcurrency: config.workflows.concurrency, onConflict: 'always_update' });
-      await DBOS.applySchedules([{ scheduleName: TICK_SCHEDULE, workflowFn: tick, schedule: config.workflows.monitorTick }]);
+      await DBOS.applySchedules([
+        { scheduleName: TICK_SCHEDULE, workflowFn: tick, schedule: config.workflows.monitorTick },
+        { scheduleName: RETENTION_SCHEDULE, workflowFn: sweep, schedule: config.retention.schedule },
+      ]);
     } else {
       // Creates or upgrades the system schema when no executor has yet (idempotent).
       await DBOS.migrate(target.url, { schemaName: schema });

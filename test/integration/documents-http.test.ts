@@ -137,9 +137,19 @@ describe(`documents over HTTP (${ADAPTER})`, () => {
 
     const erased = await app.inject({ method: 'POST', url: '/v1/erase', headers: h(key), payload: { user_id: 'u-42' } });
     assert.equal(erased.statusCode, 200, erased.body);
-    assert.deepEqual(erased.json<{ erased: Record<string, number> }>().erased, { memories: 2, memory_versions: 2, documents: 1, chunks: 1 });
+    assert.deepEqual(erased.json<{ erased: Record<string, unknown> }>().erased, {
+      memories: 2,
+      memory_versions: 2,
+      documents: 1,
+      chunks: 1,
+      usage_records: 0,
+      inference_log_rows: 0,
+      cache_invalidated: true,
+    });
+    // Nothing is left but the append-only audit trail of the export and the erasure.
     const again = await app.inject({ method: 'POST', url: '/v1/export', headers: h(key), payload: { user_id: 'u-42' } });
-    assert.equal(again.body, '');
+    const left = again.body.trim().split('\n').map((l) => JSON.parse(l) as { type: string; action?: string });
+    assert.deepEqual(left.map((l) => `${l.type}:${l.action}`), ['audit:data.exported', 'audit:data.erased']);
     const tenant = await t.platform.auth.getTenant('default');
     const audit = await t.platform.auth.listAudit(tenant.id, { limit: 500 });
     assert.ok(audit.some((e) => e.action === 'data.erased'));
