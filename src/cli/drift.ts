@@ -10,7 +10,7 @@ import {
   createReferenceProfile,
   readDataFile,
   renderReport,
-  runCheck,
+  runCheckParallel,
   testName,
   type CheckOptionsInput,
   type CheckResult,
@@ -155,7 +155,7 @@ export function registerDriftCommands(program: Command, print: Print): void {
       const current = await readDataFile(opts.current);
       let result: CheckResult;
       try {
-        result = runCheck(reference, current, options);
+        result = await runCheckParallel(reference, current, options);
       } catch (err) {
         // Bad option values surface as zod errors from the shared schema: report them as such.
         if ((err as { name?: string }).name === 'ZodError') {

@@ -132,11 +132,18 @@ function finite(x: number): number | null {
   return Number.isFinite(x) ? x : null;
 }
 
-export function runCheck(reference: Reference, current: Dataset, rawOptions: CheckOptionsInput | CheckOptions = {}): CheckResult {
-  const started = performance.now();
-  const options = checkOptions.parse(rawOptions);
-  if (current.rows === 0) throw new PlinthError('DRIFT_INVALID_DATA', 'The current data has no rows.');
+/** Sides computed ahead of the check (e.g. in worker threads), by column name. */
+export interface PreparedSides {
+  reference: ReadonlyMap<string, Side>;
+  current: ReadonlyMap<string, Side>;
+}
 
+/**
+ * The columns a check compares and their types (declared, from the profile, or inferred), after
+ * checking that the current data has each of them.
+ */
+export function checkedColumns(reference: Reference, current: Dataset, options: CheckOptions): { types: Map<string, ColumnType>; referenceRows: number } {
+  if (current.rows === 0) throw new PlinthError('DRIFT_INVALID_DATA', 'The current data has no rows.');
   let types: Map<string, ColumnType>;
   let referenceRows: number;
   if (reference.kind === 'data') {
@@ -160,6 +167,13 @@ export function runCheck(reference: Reference, current: Dataset, rawOptions: Che
     if (!current.columns.has(name)) throw new PlinthError('DRIFT_COLUMN_MISSING', `Column "${name}" is in the reference but not in the current data.`, { column: name });
   }
   if (types.size === 0) throw new PlinthError('DRIFT_INVALID_DATA', 'No columns are left to check.');
+  return { types, referenceRows };
+}
+
+export function runCheck(reference: Reference, current: Dataset, rawOptions: CheckOptionsInput | CheckOptions = {}, prepared?: PreparedSides): CheckResult {
+  const started = performance.now();
+  const options = checkOptions.parse(rawOptions);
+  const { types, referenceRows } = checkedColumns(reference, current, options);
 
   interface Pending {
     result: ColumnResult;
@@ -168,8 +182,9 @@ export function runCheck(reference: Reference, current: Dataset, rawOptions: Che
   const results: ColumnResult[] = [];
   const pending: Pending[] = [];
   for (const [name, type] of types) {
-    const ref: Side = reference.kind === 'data' ? sideOf(name, reference.data.columns.get(name)!, type) : sideFromProfile(reference.profile.columns[name]!);
-    const cur: Side = sideOf(name, current.columns.get(name)!, type);
+    const ref: Side =
+      prepared?.reference.get(name) ?? (reference.kind === 'data' ? sideOf(name, reference.data.columns.get(name)!, type) : sideFromProfile(reference.profile.columns[name]!));
+    const cur: Side = prepared?.current.get(name) ?? sideOf(name, current.columns.get(name)!, type);
     if (ref.count === 0 || cur.count === 0) {
       results.push(emptyResult(name, type, ref, cur, ref.count === 0 ? 'the reference has no values in this column' : 'the current data has no values in this column'));
       continue;
