@@ -167,27 +167,27 @@ function createDatabase(input: CreateDatabaseInput): Database {
   let closed: Promise<void> | undefined;
 
   async function transaction<T>(target: pg.Pool, begin: string, fn: (tx: Tx) => Promise<T>): Promise<T> {
-    let client: pg.PoolClient;
-    try {
-      client = await target.connect();
-    } catch (err) {
-      throw toPlinthError(err);
-    }
+    const held = await checkout(target);
+    const { client } = held;
     let broken: Error | undefined;
     try {
       await client.query(begin);
       const result = await fn(client);
+      const lost = held.lost();
+      if (lost) throw toPlinthError(lost);
       await client.query('COMMIT');
       return result;
     } catch (err) {
       try {
+        const lost = held.lost();
+        if (lost) throw lost;
         await client.query('ROLLBACK');
       } catch (rollbackErr) {
         broken = rollbackErr as Error; // connection is unusable: destroy it rather than return it to the pool
       }
-      throw err instanceof PlinthError ? err : isPgError(err) ? toPlinthError(err) : err;
+      throw err instanceof PlinthError ? err : isPgError(err) || isConnectionError(err) ? toPlinthError(err) : err;
     } finally {
-      client.release(broken);
+      held.done(broken);
     }
   }
 
@@ -209,20 +209,15 @@ function createDatabase(input: CreateDatabaseInput): Database {
     },
 
     async withConnection(fn) {
-      let client: pg.PoolClient;
-      try {
-        client = await pool.connect();
-      } catch (err) {
-        throw toPlinthError(err);
-      }
+      const held = await checkout(pool);
       let broken: Error | undefined;
       try {
-        return await fn(client);
+        return await fn(held.client);
       } catch (err) {
         if (isConnectionError(err)) broken = err as Error;
         throw err;
       } finally {
-        client.release(broken);
+        held.done(broken);
       }
     },
 
@@ -249,6 +244,44 @@ function createDatabase(input: CreateDatabaseInput): Database {
         }
       })();
       return closed;
+    },
+  };
+}
+
+/** A checked-out client that survives losing its connection between two queries. */
+interface CheckedOut {
+  client: pg.PoolClient;
+  /** The connection error seen while no query ran, if any. */
+  lost(): Error | undefined;
+  /** Returns the client to the pool, or destroys it when it is broken or lost. */
+  done(err?: Error): void;
+}
+
+/**
+ * Takes a client from the pool. pg-pool listens for `error` on idle clients only: a checked-out
+ * client whose server goes away while no query runs (between two statements of a transaction, or
+ * while the caller awaits something else) would emit an unhandled `error` and take the process
+ * down. The listener here keeps the error instead; the next query fails with it, and the client is
+ * destroyed rather than returned to the pool.
+ */
+async function checkout(target: pg.Pool): Promise<CheckedOut> {
+  let client: pg.PoolClient;
+  try {
+    client = await target.connect();
+  } catch (err) {
+    throw toPlinthError(err);
+  }
+  let lost: Error | undefined;
+  const onError = (err: Error) => {
+    lost ??= err;
+  };
+  client.on('error', onError);
+  return {
+    client,
+    lost: () => lost,
+    done(err?: Error) {
+      client.removeListener('error', onError);
+      client.release(err ?? lost);
     },
   };
 }

@@ -1,0 +1,152 @@
+// LLM upstream faults through a real HTTP server: a primary deployment (Ollama double) and a
+// fallback serving the same model (OpenAI-compatible double). A failing or slow primary opens its
+// circuit and the fallback answers; with both down clients get a clean 5xx with a stable code and
+// Retry-After; a stream cut mid-way ends with a clean SSE error event; after the cool-down the
+// circuit lets one trial call through and closes again.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { startOllamaDouble, startOpenAIDouble, type LlmDouble } from '../helpers/llm-doubles.js';
+import { jsonPost, newKey, problemCode, startInProcess, startPgCluster, until, type Answer, type InProcessServer, type PgCluster } from '../helpers/faults.js';
+
+const COOLDOWN_MS = 1_500;
+const FIRST_TOKEN_TIMEOUT_MS = 800;
+const MODEL = 'llama3.2';
+
+function parseSse(body: string): { events: unknown[]; done: boolean } {
+  const events: unknown[] = [];
+  let done = false;
+  for (const block of body.split('\n\n')) {
+    const data = block
+      .split('\n')
+      .filter((l) => l.startsWith('data: '))
+      .map((l) => l.slice(6))
+      .join('\n');
+    if (data === '') continue;
+    if (data === '[DONE]') done = true;
+    else events.push(JSON.parse(data));
+  }
+  return { events, done };
+}
+
+describe('LLM upstream down, slow, cutting streams', { timeout: 170_000 }, () => {
+  let pgc: PgCluster;
+  let primary: LlmDouble;
+  let fallback: LlmDouble;
+  let s: InProcessServer;
+  let key: string;
+
+  before(async () => {
+    pgc = await startPgCluster();
+    primary = await startOllamaDouble({ models: [MODEL] });
+    fallback = await startOpenAIDouble({ models: [MODEL] });
+    s = await startInProcess({
+      DATABASE_URL: pgc.url,
+      OLLAMA_URL: primary.url,
+      OPENAI_BASE_URL: fallback.url,
+      GATEWAY_BREAKER_THRESHOLD: '2',
+      GATEWAY_BREAKER_COOLDOWN_MS: String(COOLDOWN_MS),
+      GATEWAY_RETRIES: '2',
+      GATEWAY_RETRY_BASE_MS: '10',
+      GATEWAY_FIRST_TOKEN_TIMEOUT_MS: String(FIRST_TOKEN_TIMEOUT_MS),
+      GATEWAY_CACHE: 'false',
+    });
+    key = await newKey(s.platform, ['llm:invoke']);
+  });
+
+  after(async () => {
+    await s?.close();
+    await primary?.close();
+    await fallback?.close();
+    await pgc?.destroy();
+  });
+
+  let n = 0;
+  const chat = (stream = false): Promise<Answer> =>
+    jsonPost(`${s.url}/v1/chat/completions`, key, { model: MODEL, messages: [{ role: 'user', content: `one two three ${n++}` }], max_tokens: 20, stream }, 20_000);
+  const state = (upstream: 'ollama' | 'openai') => s.platform.gateway.circuitState(upstream);
+  const calls = (d: LlmDouble) => d.requests.filter((r) => r.path === '/api/chat' || r.path === '/v1/chat/completions').length;
+  /** Clears the faults and waits for every open circuit to reach its trial (half-open) state. */
+  const heal = async () => {
+    primary.faults.reset();
+    fallback.faults.reset();
+    await until('the circuits to leave the open state', () => (state('ollama') !== 'open' && state('openai') !== 'open') || undefined, COOLDOWN_MS * 3);
+  };
+
+  it('uses the fallback when the primary fails, opens the primary circuit, and closes it after the cool-down', async () => {
+    const ok = await chat();
+    assert.equal(ok.status, 200, ok.body);
+    assert.equal(state('ollama'), 'closed');
+
+    primary.faults.failNext(1000, 503);
+    const toFallback = calls(fallback);
+    const first = await chat();
+    assert.equal(first.status, 200, `the fallback answered: ${first.body}`);
+    assert.equal(state('ollama'), 'open', 'two failures opened the primary circuit');
+    assert.equal(calls(fallback), toFallback + 1);
+
+    // While open, the primary is not even tried.
+    const toPrimary = calls(primary);
+    for (let i = 0; i < 3; i++) assert.equal((await chat()).status, 200);
+    assert.equal(calls(primary), toPrimary, 'no call went to the open circuit');
+    assert.equal(calls(fallback), toFallback + 4);
+    const gauge = await s.platform.collectMetrics();
+    assert.match(gauge, /plinth_llm_circuit_state\{upstream="ollama"\} 2/);
+
+    // The primary recovers; after the cool-down one trial call closes the circuit.
+    await heal();
+    assert.equal(state('ollama'), 'half_open');
+    const trial = await chat();
+    assert.equal(trial.status, 200, trial.body);
+    assert.equal(calls(primary), toPrimary + 1, 'the trial call went to the primary');
+    assert.equal(state('ollama'), 'closed');
+  });
+
+  it('times out a slow primary and falls back; with every deployment slow, answers a clean 504 then 503', async () => {
+    await heal();
+    primary.faults.firstTokenDelayMs = 5_000;
+    const slow = await chat(true);
+    assert.equal(slow.status, 200, slow.body);
+    assert.equal(parseSse(slow.body).done, true, 'the fallback streamed a complete answer');
+    assert.ok(slow.ms < FIRST_TOKEN_TIMEOUT_MS * 2 + 2_000, `bounded by the first-token timeout (${slow.ms.toFixed(0)} ms)`);
+    assert.equal(state('ollama'), 'open');
+
+    fallback.faults.firstTokenDelayMs = 5_000;
+    const timedOut = await chat();
+    assert.equal(timedOut.status, 504, timedOut.body);
+    assert.equal(problemCode(timedOut), 'PLINTH_UPSTREAM_TIMEOUT');
+    assert.ok(timedOut.ms < FIRST_TOKEN_TIMEOUT_MS * 3 + 2_000, `bounded (${timedOut.ms.toFixed(0)} ms)`);
+    assert.equal(state('openai'), 'open');
+
+    // Both circuits open: refused at once, with a hint when to come back.
+    const refused = await chat(true);
+    assert.equal(refused.status, 503, refused.body);
+    assert.equal(problemCode(refused), 'PLINTH_UPSTREAM_UNAVAILABLE');
+    assert.ok(Number(refused.headers.get('retry-after')) >= 1);
+    assert.ok(refused.ms < 1_000, `an open circuit fails fast (${refused.ms.toFixed(0)} ms)`);
+
+    await heal();
+    const back = await chat();
+    assert.equal(back.status, 200, back.body);
+    assert.equal(state('ollama'), 'closed');
+  });
+
+  it('ends a stream cut mid-way with a clean error event, and the next stream is complete', async () => {
+    await heal();
+    for (const fault of ['drop', 'error'] as const) {
+      if (fault === 'drop') primary.faults.midStreamDropNext(1);
+      else primary.faults.midStreamErrorNext(1);
+      const cut = await chat(true);
+      assert.equal(cut.status, 200, cut.body);
+      assert.match(cut.headers.get('content-type') ?? '', /text\/event-stream/);
+      const { events, done } = parseSse(cut.body);
+      assert.equal(done, false, `${fault}: no [DONE] after a cut`);
+      const last = events.at(-1) as { error?: { code?: string; type?: string } };
+      assert.equal(last.error?.code, 'PLINTH_UPSTREAM_FAILED', `${fault}: ${cut.body}`);
+      assert.equal(last.error?.type, 'server_error');
+      const whole = await chat(true);
+      assert.equal(whole.status, 200);
+      assert.equal(parseSse(whole.body).done, true, `${fault}: the next stream is complete`);
+    }
+    assert.equal(state('ollama'), 'closed', 'single cuts separated by successes do not open the circuit');
+  });
+});
