@@ -76,7 +76,11 @@ export async function startPlatform(config: Config, options: StartPlatformOption
       const { applied, status } = await migrate(db, { logger });
       if (applied.length > 0) logger.info({ applied, version: status.current }, 'database migrated');
     }
-    const auth = createAuthService({ db, logger });
+    const auth = createAuthService({
+      db,
+      logger,
+      failureLimit: { maxFailures: config.auth.maxFailures, windowMs: config.auth.failureWindowMs, blockMs: config.auth.blockMs },
+    });
     if (options.bootstrap !== false) {
       const boot = await auth.bootstrap(config.dataDir);
       if (boot.created) {
@@ -87,7 +91,12 @@ export async function startPlatform(config: Config, options: StartPlatformOption
     const memory = await createMemoryService({ db, embedder, audit: auth.recordAudit, logger, metrics });
     const documents = createDocumentService({ db, embedder, space: memory.space, audit: auth.recordAudit, maxBytes: config.server.documentMaxBytes });
     const gateway = createGateway({ config, db, logger, registry: metrics.registry, embedder, audit: auth.recordAudit });
-    const rights = createRightsService({ db, audit: auth.recordAudit, invalidateCache: (tenantId, target) => gateway.invalidateCache(tenantId, target) });
+    const rights = createRightsService({
+      db,
+      audit: auth.recordAudit,
+      invalidateCache: (tenantId, target) => gateway.invalidateCache(tenantId, target),
+      flushUsage: () => gateway.flush(),
+    });
     const drift = createDriftService({ db, audit: auth.recordAudit, logger, registry: metrics.registry });
     const registryPort = createRegistryPort(config, db);
     const registry = createRegistryService({

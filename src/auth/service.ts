@@ -6,6 +6,7 @@ import { PlinthError } from '../errors.js';
 import type { Logger } from '../telemetry/logger.js';
 import { generateKey, keyMatches, parseKey } from './keys.js';
 import type { AuditEntry, AuditQuery, CreatedKey, CreateKeyInput, KeyRecord, Tenant } from './schema.js';
+import { createAuthFailureLimiter, type AuthFailureLimitOptions } from './failures.js';
 import { SCOPES, hasScope, type Scope } from './scopes.js';
 import * as store from './store.js';
 
@@ -28,6 +29,14 @@ export interface AuthServiceDeps {
   /** How long a verified key is trusted without asking the database again (ms). 0 disables. */
   cacheTtlMs?: number;
   now?: () => number;
+  /** Brute-force protection per source (defaults in failures.ts). */
+  failureLimit?: AuthFailureLimitOptions;
+}
+
+/** Where an authentication attempt comes from: the client address, for brute-force limits and the audit log. */
+export interface AuthAttempt {
+  source?: string;
+  requestId?: string;
 }
 
 export type AuthFailureReason = 'missing' | 'malformed' | 'unknown' | 'mismatch' | 'revoked' | 'expired';
@@ -55,6 +64,42 @@ export function createAuthService(deps: AuthServiceDeps) {
   const now = deps.now ?? Date.now;
   const cacheTtlMs = deps.cacheTtlMs ?? 5_000;
   const cache = new Map<string, { row: store.KeyLookupRow; until: number }>();
+  const failures = createAuthFailureLimiter(deps.failureLimit, now);
+
+  /**
+   * Count a failed attempt against its source and audit it: in the key's tenant when the key
+   * prefix names a real key (a guessed or stolen prefix), and in the root tenant when the source
+   * gets blocked. Audit writes are bounded by the limiter and never fail the request.
+   */
+  async function recordFailure(err: AuthenticationError, attempt: AuthAttempt, key: store.KeyLookupRow | undefined): Promise<void> {
+    if (err.reason === 'missing') return;
+    const outcome = failures.fail(attempt.source);
+    const audit = { actor: `source:${attempt.source ?? 'unknown'}`, requestId: attempt.requestId ?? null };
+    try {
+      if (key) {
+        await db.withTenant(key.tenant_id, (tx) =>
+          recordAudit(tx, key.tenant_id, audit, 'auth.failed', key.prefix, { reason: err.reason, source: attempt.source ?? null }),
+        );
+      }
+      if (outcome.blockedNow) {
+        logger?.warn({ source: attempt.source, failures: outcome.failures, block_s: outcome.blockSeconds }, 'authentication failures over the limit: source blocked');
+        await db.withSystem(async (tx) => {
+          const root = await tx.query<{ id: string }>('SELECT id FROM tenants WHERE is_root ORDER BY created_at LIMIT 1');
+          const rootId = root.rows[0]?.id;
+          if (rootId) {
+            await recordAudit(tx, rootId, audit, 'auth.source_blocked', attempt.source, {
+              failures: outcome.failures,
+              window_s: Math.ceil(failures.options.windowMs / 1000),
+              block_s: outcome.blockSeconds,
+              last_reason: err.reason,
+            });
+          }
+        });
+      }
+    } catch (auditErr) {
+      logger?.warn({ err: { message: (auditErr as Error).message } }, 'could not audit a failed authentication');
+    }
+  }
 
   function requireScope(principal: Principal, scope: Scope): void {
     if (!hasScope(principal.scopes, scope)) {
@@ -88,47 +133,65 @@ export function createAuthService(deps: AuthServiceDeps) {
     return { ...record, key: generated.key };
   }
 
+  /** Check a presented key; `seen` gets the stored key when the prefix names one (for the audit log). */
+  async function verify(presented: string, seen: (row: store.KeyLookupRow) => void): Promise<Principal> {
+    const parsed = parseKey(presented);
+    if (!parsed) throw new AuthenticationError('malformed', 'The API key is malformed.');
+    const t = now();
+    let row = cache.get(parsed.prefix);
+    if (!row || row.until <= t) {
+      const found = await db.withSystem((tx) => store.lookupKey(tx, parsed.prefix), { readOnly: true });
+      if (!found) {
+        cache.delete(parsed.prefix);
+        throw new AuthenticationError('unknown', 'The API key is not valid.');
+      }
+      row = { row: found, until: t + cacheTtlMs };
+      if (cacheTtlMs > 0) cache.set(parsed.prefix, row);
+    }
+    const k = row.row;
+    seen(k);
+    if (!keyMatches(presented, k.hash)) throw new AuthenticationError('mismatch', 'The API key is not valid.');
+    if (k.revoked_at) throw new AuthenticationError('revoked', 'The API key has been revoked.');
+    if (k.expires_at && k.expires_at.getTime() <= t) throw new AuthenticationError('expired', 'The API key has expired.');
+    if (!k.last_used_at || t - k.last_used_at.getTime() > LAST_USED_RESOLUTION_MS) {
+      k.last_used_at = new Date(t);
+      // Best effort, off the request path: a failed touch must not fail the request.
+      db.withSystem((tx) => store.touchKey(tx, k.id)).catch((err: unknown) =>
+        logger?.warn({ err: { message: (err as Error).message } }, 'could not record key use'),
+      );
+    }
+    return {
+      tenantId: k.tenant_id,
+      tenantName: k.tenant_name,
+      isRootTenant: k.is_root,
+      keyId: k.id,
+      keyPrefix: k.prefix,
+      scopes: k.scopes,
+      actor: `key:${k.prefix}`,
+    };
+  }
+
   return {
     requireScope,
     requireRootAdmin,
 
     /** Resolve a presented API key to a principal, or throw AuthenticationError. */
-    async authenticate(presented: string | undefined): Promise<Principal> {
+    async authenticate(presented: string | undefined, attempt: AuthAttempt = {}): Promise<Principal> {
       if (!presented) throw new AuthenticationError('missing', 'Send an API key as "Authorization: Bearer <key>".');
-      const parsed = parseKey(presented);
-      if (!parsed) throw new AuthenticationError('malformed', 'The API key is malformed.');
-      const t = now();
-      let row = cache.get(parsed.prefix);
-      if (!row || row.until <= t) {
-        const found = await db.withSystem((tx) => store.lookupKey(tx, parsed.prefix), { readOnly: true });
-        if (!found) {
-          cache.delete(parsed.prefix);
-          throw new AuthenticationError('unknown', 'The API key is not valid.');
-        }
-        row = { row: found, until: t + cacheTtlMs };
-        if (cacheTtlMs > 0) cache.set(parsed.prefix, row);
+      failures.check(attempt.source);
+      let key: store.KeyLookupRow | undefined;
+      try {
+        return await verify(presented, (row) => {
+          key = row;
+        });
+      } catch (err) {
+        if (err instanceof AuthenticationError) await recordFailure(err, attempt, key);
+        throw err;
       }
-      const k = row.row;
-      if (!keyMatches(presented, k.hash)) throw new AuthenticationError('mismatch', 'The API key is not valid.');
-      if (k.revoked_at) throw new AuthenticationError('revoked', 'The API key has been revoked.');
-      if (k.expires_at && k.expires_at.getTime() <= t) throw new AuthenticationError('expired', 'The API key has expired.');
-      if (!k.last_used_at || t - k.last_used_at.getTime() > LAST_USED_RESOLUTION_MS) {
-        k.last_used_at = new Date(t);
-        // Best effort, off the request path: a failed touch must not fail the request.
-        db.withSystem((tx) => store.touchKey(tx, k.id)).catch((err: unknown) =>
-          logger?.warn({ err: { message: (err as Error).message } }, 'could not record key use'),
-        );
-      }
-      return {
-        tenantId: k.tenant_id,
-        tenantName: k.tenant_name,
-        isRootTenant: k.is_root,
-        keyId: k.id,
-        keyPrefix: k.prefix,
-        scopes: k.scopes,
-        actor: `key:${k.prefix}`,
-      };
     },
+
+    /** Brute-force limits per source (reset by tests and operators). */
+    failures,
 
     /** Forget cached verifications (after a revocation on this replica). */
     invalidate(prefix?: string): void {

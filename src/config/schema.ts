@@ -53,6 +53,15 @@ export const EMBEDDING_PROVIDERS = ['auto', 'ollama', 'openai', 'local', 'hashin
 export const configSchema = z
   .object({
     dataDir: z.string().min(1).default('./.plinth'),
+    auth: z
+      .object({
+        /** Failed authentications from one source within the window after which it is blocked; 0 disables. */
+        maxFailures: z.coerce.number().int().min(0).max(1_000_000).default(20),
+        failureWindowMs: z.coerce.number().int().min(1_000).max(86_400_000).default(60_000),
+        blockMs: z.coerce.number().int().min(1_000).max(86_400_000).default(300_000),
+      })
+      .strict()
+      .prefault({}),
     server: z
       .object({
         host: z.string().min(1).optional(),
@@ -334,6 +343,9 @@ export const ENV_VARS: ReadonlyArray<{ name: string; path: string; secret?: bool
   { name: 'PLINTH_SHUTDOWN_TIMEOUT_MS', path: 'server.shutdownTimeoutMs', doc: 'How long to drain in-flight requests on SIGTERM.' },
   { name: 'PLINTH_REQUEST_TIMEOUT_MS', path: 'server.requestTimeoutMs', doc: 'Upper bound for one request.' },
   { name: 'PLINTH_PUBLIC_DOCS', path: 'server.publicDocs', doc: 'Serve /docs and /openapi.json without credentials.' },
+  { name: 'PLINTH_AUTH_MAX_FAILURES', path: 'auth.maxFailures', doc: 'Failed authentications from one client address within PLINTH_AUTH_FAILURE_WINDOW_MS after which the address is refused (429) for PLINTH_AUTH_BLOCK_MS; 0 disables.' },
+  { name: 'PLINTH_AUTH_FAILURE_WINDOW_MS', path: 'auth.failureWindowMs', doc: 'Window in which failed authentications of one address are counted.' },
+  { name: 'PLINTH_AUTH_BLOCK_MS', path: 'auth.blockMs', doc: 'How long an address over the limit is refused.' },
   { name: 'PLINTH_TRUST_PROXY', path: 'server.trustProxy', doc: 'Trust X-Forwarded-* headers from a reverse proxy.' },
   { name: 'TLS_CERT_FILE', path: 'server.tls.certFile', doc: 'PEM certificate chain; enables HTTPS (reloaded on change).' },
   { name: 'TLS_KEY_FILE', path: 'server.tls.keyFile', doc: 'PEM private key for TLS_CERT_FILE.' },

@@ -2,7 +2,7 @@
 // routes file per domain. Built without listening, so tests drive it with `app.inject()`.
 import { randomUUID } from 'node:crypto';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
-import { AuthenticationError } from '../auth/index.js';
+import { AuthenticationError, type AuthAttempt } from '../auth/index.js';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import {
@@ -16,7 +16,7 @@ import { z } from 'zod';
 import type { Platform } from '../platform.js';
 import { PlinthError } from '../errors.js';
 import { VERSION } from '../version.js';
-import { authPlugin, bearerToken } from './plugins/auth.js';
+import { attemptOf, authPlugin, bearerToken, countAuthFailure } from './plugins/auth.js';
 import { errorsPlugin } from './plugins/errors.js';
 import { metricsPlugin } from './plugins/metrics.js';
 import { tracingPlugin } from '../telemetry/http-tracing.js';
@@ -147,7 +147,7 @@ export async function buildApp(platform: Platform, options: BuildAppOptions = {}
 
   if (options.metricsRoute !== false) {
     app.get('/metrics', { config: { public: true }, schema: { hide: true, response: { 200: z.string() } } }, async (request, reply) => {
-      await authorizeMetrics(platform, bearerToken(request), reply);
+      await authorizeMetrics(platform, bearerToken(request), reply, attemptOf(request));
       reply.type(platform.metrics.registry.contentType);
       return platform.collectMetrics();
     });
@@ -157,15 +157,15 @@ export async function buildApp(platform: Platform, options: BuildAppOptions = {}
 }
 
 /** /metrics accepts the METRICS_TOKEN (for Prometheus) or an admin API key. */
-export async function authorizeMetrics(platform: Platform, token: string | undefined, reply: FastifyReply): Promise<void> {
+export async function authorizeMetrics(platform: Platform, token: string | undefined, reply: FastifyReply, attempt?: AuthAttempt): Promise<void> {
   const expected = platform.config.metrics.token?.reveal();
   if (expected && token && constantTimeEqual(token, expected)) return;
   try {
-    const principal = await platform.auth.authenticate(token);
+    const principal = await platform.auth.authenticate(token, attempt);
     platform.auth.requireScope(principal, 'admin');
   } catch (err) {
+    countAuthFailure(platform.metrics, err);
     if (err instanceof AuthenticationError) {
-      platform.metrics.authFailures.inc({ reason: err.reason });
       reply.header('www-authenticate', 'Bearer realm="plinth"');
     }
     throw err;

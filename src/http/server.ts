@@ -47,7 +47,7 @@ export async function startServer(platform: Platform, options: StartServerOption
     await metricsApp.register(errorsPlugin);
     metricsApp.get('/metrics', async (request, reply) => {
       const header = request.headers.authorization;
-      await authorizeMetrics(platform, header ? /^Bearer\s+(\S+)$/i.exec(header)?.[1] : undefined, reply);
+      await authorizeMetrics(platform, header ? /^Bearer\s+(\S+)$/i.exec(header)?.[1] : undefined, reply, { source: request.ip, requestId: request.id });
       reply.type(platform.metrics.registry.contentType);
       return platform.collectMetrics();
     });

@@ -3,7 +3,7 @@
 // serves the 2026-07-28 revision per request and falls back to stateless 2025-era serving
 // (initialize handshake; GET/DELETE answered 405), so no session lives in this process.
 import { createMcpHandler, type AuthInfo } from '@modelcontextprotocol/server';
-import type { Principal } from '../auth/index.js';
+import type { AuthAttempt, Principal } from '../auth/index.js';
 import { PlinthError } from '../errors.js';
 import type { Platform } from '../platform.js';
 import { createJwtAuthenticator, jwtSettings, looksLikeJwt, protectedResourceMetadata } from './oauth.js';
@@ -19,7 +19,7 @@ interface Bound {
 
 export interface McpEndpoint {
   /** Resolve a bearer token (API key or JWT) to a principal, or throw AuthenticationError. */
-  authenticate(token: string | undefined): Promise<Principal>;
+  authenticate(token: string | undefined, attempt?: AuthAttempt): Promise<Principal>;
   /**
    * Whether a browser `Origin` may call the endpoint: absent (non-browser clients), configured in
    * MCP_ALLOWED_ORIGINS, the public URL's origin, or a loopback origin on the port that received
@@ -54,9 +54,9 @@ export function createMcpEndpoint(platform: Platform): McpEndpoint {
   );
 
   return {
-    async authenticate(token) {
+    async authenticate(token, attempt) {
       if (authenticateJwt && token && !token.startsWith('plk_') && looksLikeJwt(token)) return authenticateJwt(token);
-      return platform.auth.authenticate(token);
+      return platform.auth.authenticate(token, attempt);
     },
 
     originAllowed(origin, localPort) {

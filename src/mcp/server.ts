@@ -30,6 +30,7 @@ const MEMORY_DOORS: readonly McpTool[] = [...MEMORY_TOOLS, ...DOCUMENT_TOOLS];
 
 function listedFor(tool: McpTool, principal: Principal): boolean {
   if (MEMORY_DOORS.includes(tool)) return true;
+  // The registry's tools go together: a reader sees model_promote and is refused with a scope error.
   if (REGISTRY_TOOLS.includes(tool)) return hasScope(principal.scopes, 'models:read') || hasScope(principal.scopes, 'models:write');
   return hasScope(principal.scopes, tool.scope);
 }

@@ -8,7 +8,7 @@ import { AuthenticationError } from '../../auth/index.js';
 import { PlinthError } from '../../errors.js';
 import { createMcpEndpoint, type McpEndpoint } from '../../mcp/http.js';
 import type { Platform } from '../../platform.js';
-import { bearerToken } from '../plugins/auth.js';
+import { attemptOf, bearerToken, countAuthFailure } from '../plugins/auth.js';
 
 export const PROTECTED_RESOURCE_PATH = '/.well-known/oauth-protected-resource';
 
@@ -55,10 +55,10 @@ export const mcpRoutes: FastifyPluginCallbackZod<{ platform: Platform }> = (app,
         throw new PlinthError('ORIGIN_NOT_ALLOWED', `Origin ${request.headers.origin ?? ''} may not call this server.`);
       }
       try {
-        request.principal = await endpoint.authenticate(bearerToken(request));
+        request.principal = await endpoint.authenticate(bearerToken(request), attemptOf(request));
       } catch (err) {
+        countAuthFailure(platform.metrics, err);
         if (err instanceof AuthenticationError) {
-          platform.metrics.authFailures.inc({ reason: err.reason });
           const invalid = err.reason === 'missing' ? '' : ', error="invalid_token"';
           reply.header('www-authenticate', `Bearer resource_metadata="${baseUrl(request)}${PROTECTED_RESOURCE_PATH}"${invalid}`);
         }
