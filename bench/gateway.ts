@@ -37,6 +37,7 @@ const FLAGS = {
   redis: { type: 'string', default: 'auto', doc: 'on | off | auto (on when PLINTH_TEST_REDIS_URL is set): limits and cache in Redis' },
   role: { type: 'string', default: 'bench', doc: '(internal) bench | upstream' },
   port: { type: 'string', default: '0', doc: '(internal) upstream port' },
+  profile: { type: 'string', default: '', doc: 'write a V8 CPU profile of the Plinth process into this directory (node --cpu-prof)' },
   help: { type: 'boolean', default: false, doc: 'show this help' },
 } as const;
 
@@ -157,8 +158,8 @@ async function waitFor(url: string, proc: ChildProcess, log: () => string, timeo
   }
 }
 
-function child(args: string[], env: Record<string, string>): { proc: ChildProcess; log: () => string } {
-  const proc = spawn(process.execPath, ['--import', 'tsx', ...args], { cwd: REPO, env: { ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+function child(args: string[], env: Record<string, string>, nodeFlags: string[] = []): { proc: ChildProcess; log: () => string } {
+  const proc = spawn(process.execPath, [...nodeFlags, '--import', 'tsx', ...args], { cwd: REPO, env: { ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
   proc.stdout?.on('data', (c: Buffer) => (log = (log + c.toString('utf8')).slice(-20_000)));
   proc.stderr?.on('data', (c: Buffer) => (log = (log + c.toString('utf8')).slice(-20_000)));
@@ -170,6 +171,18 @@ async function stop(proc: ChildProcess | undefined): Promise<void> {
   const exited = new Promise((r) => proc.once('exit', r));
   proc.kill('SIGTERM');
   await Promise.race([exited, sleep(15_000).then(() => proc.kill('SIGKILL'))]);
+}
+
+/** CPU time (user + system) a process has used so far, in ms; undefined off Linux. */
+function cpuMs(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    // /proc/<pid>/stat: fields 14 and 15 (utime, stime) in clock ticks, after the ")" of the name.
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+  } catch {
+    return undefined;
+  }
 }
 
 function summary(s: Sample) {
@@ -284,7 +297,7 @@ export async function main(args: string[]): Promise<number> {
       GATEWAY_TOKENS_PER_DAY: '100000000000',
       GATEWAY_TENANT_TOKENS_PER_DAY: '100000000000',
       GATEWAY_CACHE: 'true',
-    });
+    }, v.profile ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(String(v.profile))] : []);
     const plinthUrl = `http://127.0.0.1:${plinthPort}`;
     await waitFor(`${plinthUrl}/readyz`, plinth.proc, plinth.log);
     const admin = readFileSync(path.join(dataDir, 'admin.key'), 'utf8').trim();
@@ -304,14 +317,20 @@ export async function main(args: string[]): Promise<number> {
     await openLoop(rate, warmup, () => post(`${plinthUrl}/v1/chat/completions`, body(n++), { authorization: `Bearer ${key}` }));
     const d: Sample[] = [];
     const p: Sample[] = [];
+    // CPU the Plinth process spends per call through it: independent of how busy the machine is.
+    let plinthCpuMs: number | undefined = 0;
     for (let r = 0; r < rounds; r++) {
       process.stderr.write(`round ${r + 1}/${rounds}\n`);
       d.push(await direct());
+      const before = cpuMs(plinth.proc.pid);
       p.push(await through());
+      const after = cpuMs(plinth.proc.pid);
+      plinthCpuMs = before === undefined || after === undefined || plinthCpuMs === undefined ? undefined : plinthCpuMs + after - before;
     }
     const ds = summary(merge(d));
     const ps = summary(merge(p));
     const added = { p50_ms: ps.p50_ms - ds.p50_ms, p99_ms: ps.p99_ms - ds.p99_ms };
+    const cpuPerCallMs = plinthCpuMs === undefined ? null : plinthCpuMs / Math.max(1, ps.requests);
     const loadEnd = os.loadavg().map((x) => Math.round(x * 100) / 100);
 
     const out: string[] = [];
@@ -342,9 +361,10 @@ export async function main(args: string[]): Promise<number> {
       ['added p99 (Plinth − direct)', `${fmt(added.p99_ms)} ms (target ≤ ${TARGET_ADDED_P99_MS} ms: ${met ? 'met' : 'MISSED'})`],
       ['x-plinth-overhead-ms p50', ps.overhead_header_p50_ms === null ? '—' : `${fmt(ps.overhead_header_p50_ms)} ms`],
       ['x-plinth-overhead-ms p99', ps.overhead_header_p99_ms === null ? '—' : `${fmt(ps.overhead_header_p99_ms)} ms`],
+      ['Plinth CPU per call (user + system)', cpuPerCallMs === null ? '—' : `${fmt(cpuPerCallMs)} ms`],
     ]));
     process.stdout.write(`${out.join('\n')}\n`);
-    const file = writeResults('gateway', startedAt, { machine: host, load_average_at_end: loadEnd, inputs: { rate, seconds, rounds, warmup, latency_ms: latencyMs, db: useDb, redis: useRedis }, direct: ds, plinth: ps, added, target_added_p99_ms: TARGET_ADDED_P99_MS, target_met: met });
+    const file = writeResults('gateway', startedAt, { machine: host, load_average_at_end: loadEnd, inputs: { rate, seconds, rounds, warmup, latency_ms: latencyMs, db: useDb, redis: useRedis }, direct: ds, plinth: { ...ps, cpu_ms_per_call: cpuPerCallMs }, added, target_added_p99_ms: TARGET_ADDED_P99_MS, target_met: met });
     process.stdout.write(`\nresults written to ${path.relative(REPO, file)}\n`);
     return ds.errors + ps.errors > 0 ? 1 : 0;
   } finally {

@@ -10,5 +10,5 @@ export { createRedisSemanticStore, encodeVector, scoreEncoded, type RedisSemanti
 export { cacheInvalidationSchema, entryId, MAX_TAGS, TAG_PATTERN, type CacheInvalidation } from './semantic.js';
 export type { CacheScope, Generation, SemanticCacheStore, SemanticCandidate, SemanticEntry, SemanticSearchOptions, SemanticStoreOptions } from './semantic.js';
 export { guard, features, type GuardReason, type GuardVerdict } from './guard.js';
-export { createCacheLayer, parseCacheTags, parseSemanticHeader } from './layer.js';
+export { createCacheLayer, parseCacheTags, parseSemanticHeader, userCacheTag } from './layer.js';
 export type { CacheLayer, CacheLayerDeps, CacheLookup, CacheOutcome, CacheSettings, LookupOptions } from './layer.js';

@@ -2,6 +2,7 @@
 // One lookup per chat call decides the outcome (exact, semantic, miss, or bypass when the request
 // is not cacheable) and returns how to store the completion of a miss. Cache failures never fail
 // a call: a store that is down turns lookups into misses (or bypasses) and writes into no-ops.
+import { createHash } from 'node:crypto';
 import { Counter, Histogram, type Registry } from 'prom-client';
 import type { Embedder } from '../embeddings/index.js';
 import { PlinthError } from '../errors.js';
@@ -92,6 +93,14 @@ function semanticMetrics(registry: Registry): SemanticMetrics {
 }
 
 /** Parses the `x-plinth-cache-tags` header: comma-separated tags. */
+/**
+ * The cache tag of completions cached for an end user (the OpenAI `user` request field), so that
+ * erasing the user drops them. A hash: the tag names the user without holding the identifier.
+ */
+export function userCacheTag(userId: string): string {
+  return `user:${createHash('sha256').update(userId).digest('hex').slice(0, 32)}`;
+}
+
 export function parseCacheTags(header: string | string[] | undefined): string[] {
   if (header === undefined) return [];
   const raw = (Array.isArray(header) ? header.join(',') : header)

@@ -10,6 +10,7 @@ import type { Embedder } from '../embeddings/index.js';
 import { createMemoryLimiterStore, createRedisConnection, createRedisLimiterStore, redisConfigured } from '../limits/index.js';
 import type { RecordAudit } from './budgets.js';
 import type { Logger } from '../telemetry/logger.js';
+import { watchRedis } from '../telemetry/redis-state.js';
 import { createOllamaUpstream } from './ollama.js';
 import { createOpenAIUpstream } from './openai.js';
 import { createGatewayService, type GatewayService } from './service.js';
@@ -67,6 +68,7 @@ export function createGateway(options: CreateGatewayOptions): GatewayService {
   // One server (REDIS_URL) or the master named by Sentinel; fails fast while disconnected, so
   // fail-open/fail-closed decides promptly, and keeps reconnecting in the background.
   const redis = createRedisConnection(config, { logger, name: 'plinth-gateway' });
+  watchRedis(options.registry, redis, ['limits', 'cache']);
   return createGatewayService({
     ...options,
     upstreams,

@@ -4,7 +4,7 @@
 // breaker, and account for every call (usage table, metrics, limiter settlement).
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Registry } from 'prom-client';
-import { createCacheLayer, type CacheLookup, type CacheStore, type SemanticCacheStore } from '../cache/index.js';
+import { createCacheLayer, userCacheTag, type CacheLookup, type CacheStore, type SemanticCacheStore } from '../cache/index.js';
 import type { Config } from '../config/index.js';
 import type { Database } from '../db/index.js';
 import type { Embedder } from '../embeddings/index.js';
@@ -13,11 +13,13 @@ import type { LimiterStore } from '../limits/index.js';
 import type { Logger } from '../telemetry/logger.js';
 import { Aggregator, toChunks } from './aggregate.js';
 import { createBudgets, type RecordAudit } from './budgets.js';
+import { instrumentAdmission } from '../telemetry/admission.js';
 import { loadPrices, type Prices } from './prices.js';
 import { CircuitBreaker } from './breaker.js';
 import { CIRCUIT_VALUE, createGatewayMetrics } from './metrics.js';
 import type { ChatChunk, ChatCompletion, ChatRequest, EmbeddingsRequest, Usage, UsageQuery, UsageRow } from './schema.js';
 import * as store from './store.js';
+import { createUsageQueue, type UsageQueueOptions } from './usage-queue.js';
 import { completionId, UpstreamError, type Upstream } from './upstream.js';
 
 export interface Caller {
@@ -61,6 +63,8 @@ export interface GatewayDeps {
   prices?: Prices;
   /** Audits limit changes in their transaction (the auth service's recordAudit). */
   audit?: RecordAudit;
+  /** Batching of usage records (defaults: 256 per batch, written at least every 100 ms, 10,000 queued). */
+  usageQueue?: Pick<UsageQueueOptions, 'batchSize' | 'flushIntervalMs' | 'maxQueued'>;
 }
 
 interface ModelEntry {
@@ -79,6 +83,11 @@ interface Opened {
 }
 
 const CHARS_PER_TOKEN = 4;
+
+/** The OpenAI `user` field as stored with usage: at most 256 characters, absent when empty. */
+function endUser(user: string | undefined): string | null {
+  return user ? user.slice(0, 256) : null;
+}
 const RETRY_MAX_MS = 10_000;
 
 export type GatewayService = ReturnType<typeof createGatewayService>;
@@ -96,7 +105,7 @@ export function createGatewayService(deps: GatewayDeps) {
   }
   const configured = new Map(config.gateway.upstreams.map((u) => [u.name, u.models]));
   const modelLists = new Map<string, { models: string[]; until: number }>();
-  const pending = new Set<Promise<void>>();
+  const usageQueue = createUsageQueue({ db, logger, registry: deps.registry, now, ...deps.usageQueue });
   let closed: Promise<void> | undefined;
 
   async function modelsOf(u: Upstream): Promise<string[]> {
@@ -164,22 +173,19 @@ export function createGatewayService(deps: GatewayDeps) {
 
   // Limits and budgets per key and per tenant (budgets.ts); returns the idempotent settle.
   const budgets = createBudgets({ config, db, limiter, logger, now, ...(deps.audit ? { audit: deps.audit } : {}) });
-  const admit = budgets.admit;
+  const admit = instrumentAdmission(deps.registry, budgets.admit);
   const prices = deps.prices ?? loadPrices(g.pricesFile, deps.registry);
 
-  function record(r: store.UsageRecord): void {
+  /** Accounts for one call; returns a promise only when the usage queue is full (wait on it). */
+  function record(r: store.UsageRecord): Promise<void> | undefined {
     metrics.requests.inc({ endpoint: r.endpoint, outcome: r.outcome, cache: r.cache });
     if (r.tokensIn > 0) metrics.tokens.inc({ model: r.model, direction: 'in' }, r.tokensIn);
     if (r.tokensOut > 0) metrics.tokens.inc({ model: r.model, direction: 'out' }, r.tokensOut);
     // A call answered from a cache cost nothing upstream; otherwise the price table decides.
     const cost = r.upstream === null ? 0 : prices.cost(r.model, r.upstream, r.tokensIn, r.tokensOut);
     prices.observe(r.model, r.upstream, cost);
-    // Off the response path; close() and flush() wait for it.
-    const p = db
-      .withTenant(r.tenantId, (tx) => store.insertUsage(tx, { ...r, cost }))
-      .catch((err: unknown) => logger.warn({ err: { message: (err as Error).message } }, 'gateway: cannot record usage'))
-      .finally(() => pending.delete(p));
-    pending.add(p);
+    // Off the response path, batched (usage-queue.ts); close() and flush() wait for it.
+    return usageQueue.add({ ...r, cost });
   }
 
   /** Opens the stream on the first healthy upstream, retrying until its first chunk arrived. */
@@ -266,10 +272,13 @@ export function createGatewayService(deps: GatewayDeps) {
       const settle = await admit(caller, promptTokens + maxOut, setHeader);
       let lookup: CacheLookup | undefined;
       const includeUsage = req.stream_options?.include_usage === true;
-      const base = { tenantId: caller.tenantId, keyPrefix: caller.keyPrefix, endpoint: 'chat' as const, model: req.model };
+      const userId = endUser(req.user);
+      const base = { tenantId: caller.tenantId, keyPrefix: caller.keyPrefix, endpoint: 'chat' as const, model: req.model, userId };
+      // What is cached for a named user carries that user's tag, so erasing the user drops it.
+      const tags = userId === null ? (options.cacheTags ?? []) : [...(options.cacheTags ?? []), userCacheTag(userId)];
 
       try {
-        lookup = await caches.lookup(caller.tenantId, req, { tags: options.cacheTags ?? [], semantic: options.semanticCache, signal: options.signal });
+        lookup = await caches.lookup(caller.tenantId, req, { tags, semantic: options.semanticCache, signal: options.signal });
         const hit = lookup.hit;
         if (hit) {
           await settle(0);
@@ -280,7 +289,7 @@ export function createGatewayService(deps: GatewayDeps) {
           const id = completionId();
           const created = Math.floor(now() / 1000);
           const completion: ChatCompletion = { ...hit, id, created };
-          record({ ...base, upstream: null, outcome: 'ok', errorCode: null, cache: kind, tokensIn: hit.usage.prompt_tokens, tokensOut: hit.usage.completion_tokens, latencyMs: performance.now() - started, ttftMs: null });
+          await record({ ...base, upstream: null, outcome: 'ok', errorCode: null, cache: kind, tokensIn: hit.usage.prompt_tokens, tokensOut: hit.usage.completion_tokens, latencyMs: performance.now() - started, ttftMs: null });
           const chunks = toChunks(completion, id, created);
           if (includeUsage) chunks.push({ id, object: 'chat.completion.chunk', created, model: completion.model, choices: [], usage: completion.usage });
           return {
@@ -318,7 +327,7 @@ export function createGatewayService(deps: GatewayDeps) {
       } catch (err) {
         await settle(0);
         const aborted = options.signal.aborted;
-        record({ ...base, upstream: null, outcome: aborted ? 'cancelled' : 'error', errorCode: isPlinthError(err) ? err.code : null, cache: lookup?.outcome === 'miss' ? 'miss' : 'bypass', tokensIn: 0, tokensOut: 0, latencyMs: performance.now() - started, ttftMs: null });
+        await record({ ...base, upstream: null, outcome: aborted ? 'cancelled' : 'error', errorCode: isPlinthError(err) ? err.code : null, cache: lookup?.outcome === 'miss' ? 'miss' : 'bypass', tokensIn: 0, tokensOut: 0, latencyMs: performance.now() - started, ttftMs: null });
         throw err;
       }
     },
@@ -334,17 +343,26 @@ export function createGatewayService(deps: GatewayDeps) {
       const input = typeof req.input === 'string' ? [req.input] : req.input;
       const tokens = Math.ceil(input.reduce((n, t) => n + t.length, 0) / CHARS_PER_TOKEN);
       const settle = await admit(caller, tokens, options.setHeader);
-      const base = { tenantId: caller.tenantId, keyPrefix: caller.keyPrefix, endpoint: 'embeddings' as const, model: req.model, upstream: embedder.provider, cache: 'bypass' as const, ttftMs: null };
+      const base = {
+        tenantId: caller.tenantId,
+        keyPrefix: caller.keyPrefix,
+        endpoint: 'embeddings' as const,
+        model: req.model,
+        upstream: embedder.provider,
+        cache: 'bypass' as const,
+        ttftMs: null,
+        userId: endUser(req.user),
+      };
       let vectors: Float32Array[];
       try {
         vectors = await embedder.embed(input, { signal: options.signal });
       } catch (err) {
         await settle(0);
-        record({ ...base, outcome: options.signal.aborted ? 'cancelled' : 'error', errorCode: isPlinthError(err) ? err.code : null, tokensIn: 0, tokensOut: 0, latencyMs: performance.now() - started });
+        await record({ ...base, outcome: options.signal.aborted ? 'cancelled' : 'error', errorCode: isPlinthError(err) ? err.code : null, tokensIn: 0, tokensOut: 0, latencyMs: performance.now() - started });
         throw err;
       }
       await settle(tokens);
-      record({ ...base, outcome: 'ok', errorCode: null, tokensIn: tokens, tokensOut: 0, latencyMs: performance.now() - started });
+      await record({ ...base, outcome: 'ok', errorCode: null, tokensIn: tokens, tokensOut: 0, latencyMs: performance.now() - started });
       const base64 = req.encoding_format === 'base64';
       return {
         object: 'list' as const,
@@ -386,13 +404,13 @@ export function createGatewayService(deps: GatewayDeps) {
     },
 
     /** Wait until every usage record written so far is stored. */
-    async flush(): Promise<void> {
-      while (pending.size > 0) await Promise.all([...pending]);
+    flush(): Promise<void> {
+      return usageQueue.flush();
     },
 
     close(): Promise<void> {
       closed ??= (async () => {
-        await this.flush();
+        await usageQueue.close();
         await Promise.allSettled([limiter.close(), cache.close(), caches.close()]);
         await deps.onClose?.();
       })();
@@ -411,7 +429,7 @@ export function createGatewayService(deps: GatewayDeps) {
     store: (completion: ChatCompletion) => void;
     client: AbortSignal;
     total: AbortSignal;
-    record: (r: Pick<store.UsageRecord, 'upstream' | 'outcome' | 'errorCode' | 'tokensIn' | 'tokensOut' | 'latencyMs' | 'ttftMs'>) => void;
+    record: (r: Pick<store.UsageRecord, 'upstream' | 'outcome' | 'errorCode' | 'tokensIn' | 'tokensOut' | 'latencyMs' | 'ttftMs'>) => Promise<void> | undefined;
   }
 
   async function* run(o: Opened, ctx: RunContext): AsyncGenerator<ChatChunk> {
@@ -463,7 +481,7 @@ export function createGatewayService(deps: GatewayDeps) {
       metrics.upstreamDuration.observe({ upstream: o.upstream.name, model: ctx.req.model, outcome }, (performance.now() - o.sentAt) / 1000);
       const u = usage ?? (outcome === 'ok' ? undefined : estimate(ctx.promptTokens, agg));
       await ctx.settle(outcome === 'ok' ? (u?.total_tokens ?? 0) : 0);
-      ctx.record({ upstream: o.upstream.name, outcome, errorCode, tokensIn: u?.prompt_tokens ?? 0, tokensOut: u?.completion_tokens ?? 0, latencyMs, ttftMs: o.ttftMs });
+      await ctx.record({ upstream: o.upstream.name, outcome, errorCode, tokensIn: u?.prompt_tokens ?? 0, tokensOut: u?.completion_tokens ?? 0, latencyMs, ttftMs: o.ttftMs });
     }
   }
 }

@@ -18,26 +18,34 @@ export interface UsageRecord {
   ttftMs: number | null;
   /** From the price table; null when the model has no price. */
   cost?: number | null;
+  /** The end user the call was made for (the OpenAI `user` field), for export and erasure. */
+  userId?: string | null;
 }
 
-export async function insertUsage(tx: Tx, r: UsageRecord): Promise<void> {
+/** Many records of one tenant in one statement (arrays unnested); created_at is when each call ended. */
+export async function insertUsageBatch(tx: Tx, records: ReadonlyArray<UsageRecord & { createdAt: Date }>): Promise<void> {
+  if (records.length === 0) return;
+  const col = <T>(f: (r: UsageRecord & { createdAt: Date }) => T): T[] => records.map(f);
   await tx.query(
-    `INSERT INTO llm_usage (tenant_id, key_prefix, endpoint, model, upstream, outcome, error_code, cache, tokens_in, tokens_out, latency_ms, ttft_ms, cost)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+    `INSERT INTO llm_usage (tenant_id, key_prefix, endpoint, model, upstream, outcome, error_code, cache, tokens_in, tokens_out, latency_ms, ttft_ms, cost, created_at, user_id)
+     SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
+                          $9::integer[], $10::integer[], $11::integer[], $12::integer[], $13::numeric[], $14::timestamptz[], $15::text[])`,
     [
-      r.tenantId,
-      r.keyPrefix,
-      r.endpoint,
-      r.model,
-      r.upstream,
-      r.outcome,
-      r.errorCode,
-      r.cache,
-      r.tokensIn,
-      r.tokensOut,
-      Math.round(r.latencyMs),
-      r.ttftMs === null ? null : Math.round(r.ttftMs),
-      r.cost ?? null,
+      col((r) => r.tenantId),
+      col((r) => r.keyPrefix),
+      col((r) => r.endpoint),
+      col((r) => r.model),
+      col((r) => r.upstream),
+      col((r) => r.outcome),
+      col((r) => r.errorCode),
+      col((r) => r.cache),
+      col((r) => r.tokensIn),
+      col((r) => r.tokensOut),
+      col((r) => Math.round(r.latencyMs)),
+      col((r) => (r.ttftMs === null ? null : Math.round(r.ttftMs))),
+      col((r) => r.cost ?? null),
+      col((r) => r.createdAt.toISOString()),
+      col((r) => r.userId ?? null),
     ],
   );
 }

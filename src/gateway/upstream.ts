@@ -1,6 +1,8 @@
 // The upstream port: one LLM server (Ollama's native API or any OpenAI-compatible server) that
 // lists its models and streams chat completions as OpenAI `chat.completion.chunk` objects, so
 // everything above this file speaks one dialect.
+import http from 'node:http';
+import https from 'node:https';
 import { maskUrl, scrub } from '../config/secret.js';
 import { PlinthError, type ErrorName } from '../errors.js';
 import type { ChatChunk, ChatRequest } from './schema.js';
@@ -45,19 +47,105 @@ export function joinUrl(baseUrl: string, path: string): string {
   return new URL(path, baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`).toString();
 }
 
-/** fetch() with network failures mapped to retryable UpstreamErrors and HTTP errors mapped by status. */
-export async function request(
-  url: string,
-  init: RequestInit & { signal: AbortSignal },
-  who: { upstream: string; secrets: readonly string[] },
-): Promise<Response> {
-  let res: Response;
+/** What `request` answers: the status, headers, and the body read once (text, JSON or bytes). */
+export interface UpstreamResponse {
+  readonly status: number;
+  readonly ok: boolean;
+  readonly headers: { get(name: string): string | null };
+  /** The body as it arrives; iterate it at most once, or call text()/json() instead. */
+  readonly body: AsyncIterable<Uint8Array>;
+  text(): Promise<string>;
+  json(): Promise<unknown>;
+}
+
+export interface UpstreamRequestInit {
+  method?: 'GET' | 'POST';
+  headers?: Record<string, string>;
+  body?: string;
+  signal: AbortSignal;
+}
+
+// Persistent connections to the upstreams, reused call after call (most recently used first, so
+// idle ones time out); fetch() costs noticeably more CPU per call (WHATWG streams, Request and
+// Response objects) on a path every gateway call takes.
+const agentOptions = { keepAlive: true, keepAliveMsecs: 1_000, scheduling: 'lifo' as const, timeout: 0 };
+const httpAgent = new http.Agent(agentOptions);
+const httpsAgent = new https.Agent(agentOptions);
+
+function send(url: URL, init: UpstreamRequestInit): Promise<http.IncomingMessage> {
+  const secure = url.protocol === 'https:';
+  if (!secure && url.protocol !== 'http:') return Promise.reject(new Error(`unsupported protocol ${url.protocol}`));
+  const headers: Record<string, string | number> = { ...init.headers };
+  if (init.body !== undefined) headers['content-length'] = Buffer.byteLength(init.body);
+  if (url.username || url.password) headers.authorization ??= `Basic ${Buffer.from(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`).toString('base64')}`;
+  return new Promise((resolve, reject) => {
+    const req = (secure ? https : http).request(
+      url,
+      { method: init.method ?? 'GET', headers, agent: secure ? httpsAgent : httpAgent, signal: init.signal },
+      (res) => {
+        // Errors after the headers (an abort, a broken connection) reach whoever reads the body.
+        res.on('error', () => undefined);
+        resolve(res);
+      },
+    );
+    // Kept for the request's whole life: a late error must not go unhandled.
+    req.on('error', reject);
+    req.end(init.body);
+  });
+}
+
+/** How long the rest of a body left unread is drained (to keep its connection) before it is cut. */
+const DRAIN_MS = 1_000;
+
+/**
+ * The body's chunks. A reader that stops early (an SSE stream ends at [DONE], before the final
+ * bytes) leaves the rest to be drained, so the connection goes back to the pool instead of being
+ * closed; a body still unfinished after DRAIN_MS is cut. Aborting the call's signal cuts it at once.
+ */
+async function* bodyOf(res: http.IncomingMessage): AsyncGenerator<Uint8Array> {
   try {
-    res = await fetch(url, init);
+    for await (const piece of res.iterator({ destroyOnReturn: false })) yield piece as Uint8Array;
+  } finally {
+    if (!res.complete && !res.destroyed) {
+      const cut = setTimeout(() => res.destroy(), DRAIN_MS);
+      cut.unref();
+      res.once('close', () => clearTimeout(cut));
+      res.resume();
+    }
+  }
+}
+
+function wrap(res: http.IncomingMessage): UpstreamResponse {
+  const status = res.statusCode ?? 0;
+  const text = async () => {
+    const parts: Buffer[] = [];
+    for await (const piece of res) parts.push(piece as Buffer);
+    return Buffer.concat(parts).toString('utf8');
+  };
+  return {
+    status,
+    ok: status >= 200 && status < 300,
+    headers: {
+      get(name) {
+        const v = res.headers[name.toLowerCase()];
+        return v === undefined ? null : Array.isArray(v) ? v.join(', ') : v;
+      },
+    },
+    body: bodyOf(res),
+    text,
+    json: async () => JSON.parse(await text()) as unknown,
+  };
+}
+
+/** An HTTP call with network failures mapped to retryable UpstreamErrors and HTTP errors mapped by status. */
+export async function request(url: string, init: UpstreamRequestInit, who: { upstream: string; secrets: readonly string[] }): Promise<UpstreamResponse> {
+  let res: UpstreamResponse;
+  try {
+    res = wrap(await send(new URL(url), init));
   } catch (err) {
     if (init.signal.aborted) throw init.signal.reason;
-    const cause = (err as { cause?: { code?: unknown; message?: unknown } }).cause;
-    const reason = typeof cause?.code === 'string' ? cause.code : typeof cause?.message === 'string' ? cause.message : (err as Error).message;
+    const e = err as { code?: unknown; message?: unknown; cause?: { code?: unknown; message?: unknown } };
+    const reason = typeof e.code === 'string' ? e.code : typeof e.cause?.code === 'string' ? e.cause.code : String(e.message);
     throw upstreamFailure('UPSTREAM_UNAVAILABLE', `Cannot reach upstream ${who.upstream} at ${maskUrl(url)}: ${scrub(reason, who.secrets)}.`, true, { upstream: who.upstream });
   }
   if (res.ok) return res;
@@ -77,7 +165,7 @@ export async function request(
 }
 
 /** Splits a byte stream into text lines (without the line break). */
-export async function* lines(body: ReadableStream<Uint8Array> | null): AsyncGenerator<string> {
+export async function* lines(body: AsyncIterable<Uint8Array> | null): AsyncGenerator<string> {
   if (!body) return;
   const decoder = new TextDecoder();
   let buffered = '';

@@ -3,9 +3,9 @@
 // tenant. Held about a subject: memories (with every version), documents (with their chunks),
 // LLM usage records made for its user_id, cached completions written for that user, and the
 // audit entries about those records; for the whole tenant also its drift inference log.
-import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import type { Audit } from '../auth/index.js';
+import { userCacheTag } from '../cache/index.js';
 import type { Database, Tx } from '../db/index.js';
 import { PlinthError } from '../errors.js';
 import { scopeFields } from './schema.js';
@@ -53,12 +53,11 @@ export interface RightsDeps {
    * gateway tags what it caches for a request that names its user with `userCacheTag(user)`.
    */
   invalidateCache?: (tenantId: string, target: { tag?: string }) => Promise<void>;
+  /** Writes the usage records still queued (the gateway batches them), so none arrives after. */
+  flushUsage?: () => Promise<void>;
 }
 
-/** The cache tag of completions cached for an end user (the OpenAI `user` request field). */
-export function userCacheTag(userId: string): string {
-  return `user:${createHash('sha256').update(userId).digest('hex').slice(0, 32)}`;
-}
+export { userCacheTag };
 
 /**
  * Usage rows are per end user (user_id) and have no agent or session: a subject names them
@@ -82,6 +81,7 @@ export function createRightsService(deps: RightsDeps) {
       if (!subject.all && subject.agent_id === undefined && subject.user_id === undefined && subject.session_id === undefined) {
         throw new PlinthError('VALIDATION_FAILED', 'name a scope or set all: true');
       }
+      await deps.flushUsage?.();
       const lines = await db.withTenant(tenantId, async (tx) => {
         const w = scopeWhere('m', subject, 2);
         const mem = await tx.query<Record<string, unknown>>(
@@ -153,6 +153,7 @@ export function createRightsService(deps: RightsDeps) {
      * idempotent).
      */
     async erase(tenantId: string, subject: Subject, audit: Audit): Promise<EraseResult> {
+      await deps.flushUsage?.();
       const erased = await db.withTenant(tenantId, async (tx) => {
         const w = scopeWhere('m', subject, 2);
         const versions = await tx.query<{ n: number }>(

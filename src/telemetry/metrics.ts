@@ -26,6 +26,14 @@ export interface Metrics {
   memorySearchDuration: Histogram<'mode'>;
   /** Estimated rows: kind = memories | chunks. Refreshed at scrape time from planner statistics. */
   memoryItems: Gauge<'kind'>;
+  /** Retraining runs by status, from the runs table at scrape time (workflow = retrain). */
+  workflowRuns: Gauge<'workflow' | 'status'>;
+  /** Median and 95th percentile run time of the runs finished in the last 24 h, at scrape time. */
+  workflowRunDuration: Gauge<'workflow' | 'quantile'>;
+  /** Per monitor and column, the test statistic of the monitor's latest drift check. */
+  driftColumnStatistic: Gauge<'monitor' | 'column' | 'test'>;
+  /** Per monitor and column: 1 when the latest drift check found the column drifted, else 0. */
+  driftColumnDrifted: Gauge<'monitor' | 'column'>;
   buildInfo: Gauge<'version' | 'node_version'>;
 }
 
@@ -111,6 +119,30 @@ export function createMetrics(options: CreateMetricsOptions = {}): Metrics {
       labelNames: ['kind'],
       registers: [registry],
     }),
+    workflowRuns: new Gauge({
+      name: 'plinth_workflow_runs',
+      help: 'Durable workflow runs by workflow and status (queued, training, evaluating, promoted, rejected, failed, cancelled), from the database.',
+      labelNames: ['workflow', 'status'],
+      registers: [registry],
+    }),
+    workflowRunDuration: new Gauge({
+      name: 'plinth_workflow_run_duration_seconds',
+      help: 'Run time (queued to finished) of the workflow runs finished in the last 24 hours, by workflow and quantile (0.5, 0.95).',
+      labelNames: ['workflow', 'quantile'],
+      registers: [registry],
+    }),
+    driftColumnStatistic: new Gauge({
+      name: 'plinth_drift_column_statistic',
+      help: 'Test statistic of each checked column at the latest check of each enabled monitor, by monitor id, column and test.',
+      labelNames: ['monitor', 'column', 'test'],
+      registers: [registry],
+    }),
+    driftColumnDrifted: new Gauge({
+      name: 'plinth_drift_column_drifted',
+      help: '1 when the latest check of the monitor found the column drifted, 0 when not.',
+      labelNames: ['monitor', 'column'],
+      registers: [registry],
+    }),
     buildInfo,
   };
 }
@@ -156,5 +188,28 @@ export function createDrillMetrics(registry: Registry): DrillMetrics {
     duration: gauge('plinth_backup_drill_duration_seconds', 'Wall time of the last restore drill, checks included.'),
     restoreDuration: gauge('plinth_backup_drill_restore_duration_seconds', 'Time the last drill took to restore the backup into a scratch database (measured RTO).'),
     backupAge: gauge('plinth_backup_drill_backup_age_seconds', 'Age of the backup the last drill restored, at drill time (an upper bound of the RPO of logical backups).'),
+  };
+}
+
+export interface BackupMetrics {
+  ok: Gauge;
+  lastRun: Gauge;
+  lastSuccess: Gauge;
+  duration: Gauge;
+  bytes: Gauge;
+}
+
+/**
+ * Results of a backup run (`plinth backup --metrics-file/--pushgateway`), in a one-shot registry
+ * like the drill's: the age of the newest backup is `time() - plinth_backup_last_success_timestamp_seconds`.
+ */
+export function createBackupMetrics(registry: Registry): BackupMetrics {
+  const gauge = (name: string, help: string) => new Gauge({ name, help, registers: [registry] });
+  return {
+    ok: gauge('plinth_backup_ok', '1 when the last backup run completed and verified, 0 when it failed.'),
+    lastRun: gauge('plinth_backup_last_run_timestamp_seconds', 'Unix time the last backup run finished.'),
+    lastSuccess: gauge('plinth_backup_last_success_timestamp_seconds', 'Unix time the last successful backup finished.'),
+    duration: gauge('plinth_backup_duration_seconds', 'Wall time of the last backup run.'),
+    bytes: gauge('plinth_backup_size_bytes', 'Encrypted size of the last successful backup.'),
   };
 }

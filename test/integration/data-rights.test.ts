@@ -6,8 +6,10 @@ import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Tx } from '../../src/db/index.js';
+import { buildApp } from '../../src/http/app.js';
 import { userCacheTag } from '../../src/memory/rights.js';
 import { runRetention } from '../../src/ops/retention.js';
+import { startOllamaDouble, type LlmDouble } from '../helpers/llm-doubles.js';
 import { ADAPTER, startTestPlatform, type TestPlatform } from '../helpers/platform.js';
 
 const MAIN = path.resolve('src/cli/main.ts');
@@ -16,16 +18,19 @@ const DAY = 86_400_000;
 
 describe(`data rights and retention (${ADAPTER})`, () => {
   let t: TestPlatform;
+  let ollama: LlmDouble;
   let tenantId: string;
   let otherId: string;
 
   before(async () => {
-    t = await startTestPlatform();
+    ollama = await startOllamaDouble({ models: ['llama3.2'] });
+    t = await startTestPlatform({ OLLAMA_URL: ollama.url, EMBEDDINGS_PROVIDER: 'hashing' });
     tenantId = (await t.platform.auth.getTenant('default')).id;
     otherId = (await t.platform.auth.createTenant('other-co', ACTOR)).id;
   });
   after(async () => {
     await t?.close();
+    await ollama?.close();
   });
 
   const inTenant = <T>(id: string, fn: (tx: Tx) => Promise<T>) => t.platform.db.withTenant(id, fn);
@@ -95,6 +100,27 @@ describe(`data rights and retention (${ADAPTER})`, () => {
     // Erasing again finds nothing and still succeeds.
     const again = await t.platform.rights.erase(tenantId, { user_id: 'ana' }, ACTOR);
     assert.equal(again.memories + again.usage_records, 0);
+  });
+
+  it('records the end user of gateway calls, and erasing that user removes the usage and drops the answers cached for them', async () => {
+    const app = await buildApp(t.platform);
+    try {
+      const key = (await t.platform.auth.createKey(tenantId, { name: 'llm', scopes: ['llm:invoke'] }, ACTOR)).key;
+      const chat = (user: string) =>
+        app.inject({ method: 'POST', url: '/v1/chat/completions', headers: { authorization: `Bearer ${key}` }, payload: { model: 'llama3.2', temperature: 0, user, messages: [{ role: 'user', content: 'what is a plinth' }] } });
+      assert.equal((await chat('dora')).headers['x-plinth-cache'], 'miss');
+      assert.equal((await chat('dora')).headers['x-plinth-cache'], 'exact');
+      await t.platform.gateway.flush();
+      const exported = (await t.platform.rights.export(tenantId, { user_id: 'dora' }, ACTOR)).map((l) => JSON.parse(l) as { type: string; user_id?: string; cache?: string });
+      assert.deepEqual(exported.filter((l) => l.type === 'llm_usage').map((l) => `${l.user_id}:${l.cache}`), ['dora:miss', 'dora:exact']);
+
+      const r = await t.platform.rights.erase(tenantId, { user_id: 'dora' }, ACTOR);
+      assert.equal(r.usage_records, 2);
+      assert.equal(r.cache_invalidated, true);
+      assert.equal((await chat('dora')).headers['x-plinth-cache'], 'miss', 'the answer cached for dora is gone');
+    } finally {
+      await app.close();
+    }
   });
 
   it('erases a whole tenant including its inference log, leaving other tenants alone', async () => {
