@@ -12,10 +12,10 @@ import { spawnSync } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { parquetWriteFile } from 'hyparquet-writer';
 import { createReferenceProfile, readDataFile, runCheck, type CheckResult, type Dataset, type RawColumn } from '../src/drift/index.js';
-import { BENCH_DIR, fmt, machine, table, writeResults } from './lib/report.js';
+import { loadAverageNow, machineLine, median, parseFlags, saveResults, timed, timedAsync } from './lib/harness.js';
+import { BENCH_DIR, fmt, machine, table } from './lib/report.js';
 import { createRng } from './lib/rng.js';
 
 export const description = 'drift: default preset on 1M rows × 25 columns (in memory, from a profile, from CSV/Parquet), memory, vs NumPy/SciPy';
@@ -33,8 +33,6 @@ const FLAGS = {
   seed: { type: 'string', full: '7', quick: '7', doc: 'random seed' },
   help: { type: 'boolean', doc: 'show this help' },
 } as const;
-type Flag = keyof typeof FLAGS;
-const envName = (flag: string) => `BENCH_${flag.toUpperCase().replace(/-/g, '_')}`;
 
 interface Options {
   quick: boolean;
@@ -48,29 +46,9 @@ interface Options {
 }
 
 function parseOptions(args: string[]): Options | undefined {
-  const { values } = parseArgs({
-    args,
-    options: Object.fromEntries(Object.entries(FLAGS).map(([k, v]) => [k, { type: v.type }])) as Record<Flag, { type: 'string' | 'boolean' }>,
-    strict: true,
-  });
-  if (values.help) {
-    process.stdout.write('npm run bench -- drift [flags]\n\n');
-    for (const [k, v] of Object.entries(FLAGS)) {
-      const dflt = 'full' in v ? ` (default ${v.full}; --quick ${v.quick})` : '';
-      process.stdout.write(`  --${k.padEnd(10)} ${v.doc}${dflt}   env ${envName(k)}\n`);
-    }
-    return undefined;
-  }
-  const quick = values.quick === true || ['1', 'true'].includes(process.env[envName('quick')] ?? '');
-  const str = (f: Flag): string => {
-    const spec = FLAGS[f];
-    return String(values[f] ?? process.env[envName(f)] ?? ('full' in spec ? (quick ? spec.quick : spec.full) : ''));
-  };
-  const num = (f: Flag, min: number, max: number): number => {
-    const n = Number(str(f));
-    if (!Number.isInteger(n) || n < min || n > max) throw new Error(`--${f}: expected an integer in [${min}, ${max}], got "${str(f)}"`);
-    return n;
-  };
+  const flags = parseFlags('drift', args, FLAGS, 10);
+  if (!flags) return undefined;
+  const { quick, str, int: num } = flags;
   const formats = str('formats').split(',').map((s) => s.trim()).filter(Boolean);
   for (const f of formats) if (f !== 'csv' && f !== 'parquet') throw new Error(`--formats: csv and/or parquet, not "${f}"`);
   return {
@@ -213,23 +191,6 @@ function writeRaw(dir: string, ref: Dataset, cur: Dataset): void {
 
 // ---------- measurement ----------
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-}
-
-function timed<T>(fn: () => T): { value: T; s: number } {
-  const started = performance.now();
-  const value = fn();
-  return { value, s: (performance.now() - started) / 1000 };
-}
-
-async function timedAsync<T>(fn: () => Promise<T>): Promise<{ value: T; s: number }> {
-  const started = performance.now();
-  const value = await fn();
-  return { value, s: (performance.now() - started) / 1000 };
-}
-
 const mib = (bytes: number) => Math.round((bytes / 2 ** 20) * 10) / 10;
 
 function memory() {
@@ -270,7 +231,7 @@ export async function main(args: string[]): Promise<number> {
   const startedAt = new Date();
   const m = machine();
   process.stdout.write(`# drift benchmark — ${startedAt.toISOString()}\n\n`);
-  process.stdout.write(`machine: ${m.cpu}, ${m.cores} cores, ${m.memory_gib} GiB, ${m.platform}, node ${m.node}, load average ${m.load_average_at_start.join(' / ')}\n`);
+  process.stdout.write(`${machineLine(m)}\n`);
   process.stdout.write(`inputs: ${opts.rows.toLocaleString('en-US')} rows × (${opts.numCols} numerical + ${opts.catCols} categorical) columns, reference and current, seed ${opts.seed}; drift injected in ${[...Array(opts.numCols).keys()].map((c) => `num_${String(c).padStart(2, '0')}`).concat([...Array(opts.catCols).keys()].map((c) => `cat_${String(c).padStart(2, '0')}`)).filter((c) => driftOf(c)).join(', ')}\n\n`);
 
   const gen = timed(() => ({ ref: generate(opts, opts.seed, false), cur: generate(opts, opts.seed + 1, true) }));
@@ -366,11 +327,11 @@ export async function main(args: string[]): Promise<number> {
     if (scipy) process.stdout.write(`NumPy ${scipy.numpy}, SciPy ${scipy.scipy}, Python ${scipy.python}: largest score difference ${scipy.max_abs_diff.toExponential(2)}\n`);
     process.stdout.write(`target: default preset ≤ ${TARGET_S} s from in-memory columns → ${inMemory <= TARGET_S ? 'met' : 'MISSED'} (${fmt(inMemory)} s)\n`);
 
-    const file = writeResults('drift', startedAt, {
+    saveResults('drift', startedAt, {
       benchmark: 'drift',
       started_at: startedAt.toISOString(),
       machine: m,
-      load_average_at_end: os.loadavg().map((x) => Math.round(x * 100) / 100),
+      load_average_at_end: loadAverageNow(),
       options: opts,
       injected_drift: Object.fromEntries(expected.map((c) => [c, driftOf(c)])),
       generation_s: gen.s,
@@ -381,8 +342,7 @@ export async function main(args: string[]): Promise<number> {
       scipy: scipy ?? null,
       target: { in_memory_s: TARGET_S, met: inMemory <= TARGET_S },
       columns: result!.columns.map((c) => ({ column: c.column, test: c.test, score: c.distance ?? c.p_value, drifted: c.drifted, scipy: scipy?.columns[c.column]?.score ?? null })),
-    });
-    process.stdout.write(`\nresults: ${path.relative(process.cwd(), file)}\n`);
+    }, 'results');
     return ok ? 0 : 1;
   } finally {
     rmSync(dir, { recursive: true, force: true });

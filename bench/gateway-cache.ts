@@ -15,7 +15,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { Registry } from 'prom-client';
 import {
@@ -34,7 +33,8 @@ import {
 import { createHashingEmbedder, createLocalEmbedder, type Embedder } from '../src/embeddings/index.js';
 import type { ChatCompletion, ChatRequest } from '../src/gateway/index.js';
 import { createLogger } from '../src/telemetry/logger.js';
-import { BENCH_DIR, fmt, machine, table, writeResults, type Cell } from './lib/report.js';
+import { benchCommand, machineRows, parseFlags, progressLog, saveResults } from './lib/harness.js';
+import { BENCH_DIR, fmt, machine, table, type Cell } from './lib/report.js';
 import { closedLoop, percentile, summarise, type LatencySummary } from './lib/stats.js';
 import { createRng } from './lib/rng.js';
 
@@ -59,9 +59,6 @@ const FLAGS = {
   help: { type: 'boolean', doc: 'show this help' },
 } as const;
 
-type Flag = keyof typeof FLAGS;
-const envName = (flag: string) => `BENCH_${flag.toUpperCase().replace(/-/g, '_')}`;
-
 interface Options {
   quick: boolean;
   entries: number;
@@ -79,30 +76,9 @@ interface Options {
 }
 
 function parseOptions(args: string[]): Options | undefined {
-  const { values } = parseArgs({
-    args,
-    options: Object.fromEntries(Object.entries(FLAGS).map(([k, v]) => [k, { type: v.type }])) as Record<Flag, { type: 'string' | 'boolean' }>,
-    strict: true,
-  });
-  if (values.help) {
-    process.stdout.write('npm run bench -- gateway-cache [flags]\n\n');
-    for (const [k, v] of Object.entries(FLAGS)) {
-      const dflt = 'full' in v ? ` (default ${v.full}; --quick ${v.quick})` : '';
-      process.stdout.write(`  --${k.padEnd(18)} ${v.doc}${dflt}   env ${envName(k)}\n`);
-    }
-    return undefined;
-  }
-  const bool = (f: Flag) => values[f] === true || process.env[envName(f)] === '1' || process.env[envName(f)] === 'true';
-  const quick = bool('quick');
-  const str = (f: Flag): string => {
-    const spec = FLAGS[f];
-    return String(values[f] ?? process.env[envName(f)] ?? ('full' in spec ? (quick ? spec.quick : spec.full) : ''));
-  };
-  const num = (f: Flag, min: number, max = Number.MAX_SAFE_INTEGER): number => {
-    const n = Number(str(f));
-    if (!Number.isFinite(n) || n < min || n > max) throw new Error(`--${f}: expected a number in [${min}, ${max}], got "${str(f)}"`);
-    return n;
-  };
+  const flags = parseFlags('gateway-cache', args, FLAGS, 18);
+  if (!flags) return undefined;
+  const { quick, str, num } = flags;
   const backends = str('backends').split(',').map((s) => s.trim());
   for (const b of backends) if (b !== 'memory' && b !== 'redis') throw new Error(`--backends: memory | redis, not "${b}"`);
   const parts = str('parts').split(',');
@@ -123,10 +99,7 @@ function parseOptions(args: string[]): Options | undefined {
   };
 }
 
-const t0 = performance.now();
-function log(line: string): void {
-  process.stderr.write(`[bench gateway-cache +${((performance.now() - t0) / 1000).toFixed(0)}s] ${line}\n`);
-}
+const log = progressLog('gateway-cache');
 
 // ---------------------------------------------------------------------------------------------
 // Latency
@@ -485,7 +458,7 @@ export async function main(args: string[]): Promise<number> {
   if (!opts) return 0;
   const startedAt = new Date();
   const host = machine();
-  const command = `npm run bench -- gateway-cache${args.length ? ` ${args.join(' ')}` : ''}`;
+  const command = benchCommand('gateway-cache', args);
   log(`${command} (${opts.quick ? 'quick' : 'full'} sizes)`);
   const redisUrl = process.env.PLINTH_TEST_REDIS_URL ?? process.env.REDIS_URL;
 
@@ -509,14 +482,7 @@ export async function main(args: string[]): Promise<number> {
   }
 
   const out: string[] = [];
-  out.push('', '## Machine', '', table(['', ''], [
-    ['CPU', host.cpu],
-    ['cores', String(host.cores)],
-    ['memory', `${host.memory_gib} GiB`],
-    ['Node.js', host.node],
-    ['OS', host.platform],
-    ['load average at start / end', `${host.load_average_at_start.join(' ')} / ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`],
-  ]));
+  out.push('', '## Machine', '', table(['', ''], machineRows(host)));
   const inputs: Array<[string, Cell]> = [
     ['command', command],
     ['date', startedAt.toISOString()],
@@ -547,7 +513,7 @@ export async function main(args: string[]): Promise<number> {
   }
   out.push('');
   process.stdout.write(out.join('\n'));
-  const file = writeResults('gateway-cache', startedAt, {
+  saveResults('gateway-cache', startedAt, {
     benchmark: 'gateway-cache',
     command,
     started_at: startedAt.toISOString(),
@@ -558,6 +524,5 @@ export async function main(args: string[]): Promise<number> {
     latency,
     quality,
   });
-  process.stdout.write(`\nJSON: ${path.relative(process.cwd(), file)}\n`);
   return 0;
 }

@@ -9,13 +9,13 @@
 import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import type { Platform } from '../src/platform.js';
 import type { Tx } from '../src/db/index.js';
 import { efSearch, searchDepth } from '../src/memory/hybrid.js';
 import { search as searchSql, vectorLiteral } from '../src/memory/store.js';
-import { benchPlatform, freshDatabase, realPostgres, versions, type DbKind, type RealPostgres } from './lib/databases.js';
-import { BENCH_DIR, fmt, machine, table, writeResults, type Cell } from './lib/report.js';
+import { realPostgres, versions, type DbKind, type RealPostgres } from './lib/databases.js';
+import { benchCommand, machineRows, onFreshPlatform, parseFlags, progressLog, saveResults } from './lib/harness.js';
+import { BENCH_DIR, fmt, machine, table, type Cell } from './lib/report.js';
 import { closedLoop, percentile, summarise, type LatencySummary, type LoadRun } from './lib/stats.js';
 import { exactTopK, generateCorpus, generateQueries, type Corpus, type Query } from './lib/synthetic.js';
 
@@ -53,9 +53,6 @@ const FLAGS = {
   help: { type: 'boolean', doc: 'show this help' },
 } as const;
 
-type Flag = keyof typeof FLAGS;
-const envName = (flag: string) => `BENCH_${flag.toUpperCase().replace(/-/g, '_')}`;
-
 interface Options {
   quick: boolean;
   rows: number;
@@ -83,31 +80,9 @@ interface Options {
 }
 
 function parseOptions(args: string[]): Options | undefined {
-  const { values } = parseArgs({
-    args,
-    options: Object.fromEntries(Object.entries(FLAGS).map(([k, v]) => [k, { type: v.type }])) as Record<Flag, { type: 'string' | 'boolean' }>,
-    strict: true,
-  });
-  if (values.help) {
-    process.stdout.write('npm run bench -- memory [flags]\n\n');
-    for (const [k, v] of Object.entries(FLAGS)) {
-      const dflt = 'full' in v ? ` (default ${v.full}; --quick ${v.quick})` : '';
-      process.stdout.write(`  --${k.padEnd(18)} ${v.doc}${dflt}   env ${envName(k)}\n`);
-    }
-    return undefined;
-  }
-  const bool = (f: Flag) => values[f] === true || process.env[envName(f)] === '1' || process.env[envName(f)] === 'true';
-  const quick = bool('quick');
-  const str = (f: Flag): string => {
-    const spec = FLAGS[f];
-    const v = values[f] ?? process.env[envName(f)] ?? ('full' in spec ? (quick ? spec.quick : spec.full) : '');
-    return String(v);
-  };
-  const num = (f: Flag, min: number, max = Number.MAX_SAFE_INTEGER): number => {
-    const n = Number(str(f));
-    if (!Number.isFinite(n) || n < min || n > max) throw new Error(`--${f}: expected a number in [${min}, ${max}], got "${str(f)}"`);
-    return n;
-  };
+  const flags = parseFlags('memory', args, FLAGS, 18);
+  if (!flags) return undefined;
+  const { quick, str, num } = flags;
   const db = str('db');
   if (!['postgres', 'embedded', 'both'].includes(db)) throw new Error(`--db: postgres | embedded | both, not "${db}"`);
   return {
@@ -137,10 +112,7 @@ function parseOptions(args: string[]): Options | undefined {
   };
 }
 
-const t0 = performance.now();
-function log(line: string): void {
-  process.stderr.write(`[bench memory +${((performance.now() - t0) / 1000).toFixed(0)}s] ${line}\n`);
-}
+const log = progressLog('memory');
 
 // ---------------------------------------------------------------------------------------------
 // Scale: ingestion, latency, recall
@@ -274,15 +246,12 @@ async function runScale(kind: DbKind, n: number, corpus: Corpus, opts: Options, 
   log(`${kind}: fresh database, platform with the hashing embedder (${opts.dims}-d); vectors are precomputed`);
   // The raw pgvector baseline runs outside a transaction: it gets the service's ef_search as the
   // database default, so both search equally wide.
-  const db = await freshDatabase(kind, real, { 'hnsw.ef_search': SERVICE_EF });
-  let platform: Platform | undefined;
-  try {
-    platform = await benchPlatform(db, {
-      DATABASE_POOL_MAX: String(Math.max(opts.concurrency, opts.ingestConcurrency)),
-      EMBEDDINGS_PROVIDER: 'hashing',
-      EMBEDDINGS_DIMENSIONS: String(opts.dims),
-    });
-    const p = platform;
+  const env = {
+    DATABASE_POOL_MAX: String(Math.max(opts.concurrency, opts.ingestConcurrency)),
+    EMBEDDINGS_PROVIDER: 'hashing',
+    EMBEDDINGS_DIMENSIONS: String(opts.dims),
+  };
+  return onFreshPlatform(kind, real, env, async (p, db): Promise<ScaleResult> => {
     for (const stmt of db.sessionSettings) await p.db.withConnection((c) => c.query(stmt));
     const { memory } = p;
     const tenantId = (await p.auth.getTenant('default')).id;
@@ -486,10 +455,7 @@ async function runScale(kind: DbKind, n: number, corpus: Corpus, opts: Options, 
       latency,
       recall: { service: serviceRecall, sweep, queries: recallQueries.length },
     };
-  } finally {
-    await platform?.close();
-    await db.cleanup();
-  }
+  }, { 'hnsw.ef_search': SERVICE_EF });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -567,10 +533,7 @@ function rrf(lists: Array<{ ids: string[]; weight: number }>): string[] {
 
 async function runQuality(kind: DbKind, real: RealPostgres | undefined, embedderEnv: Record<string, string>): Promise<QualityResult> {
   const qa = JSON.parse(readFileSync(path.join(BENCH_DIR, 'data', 'memory-qa.json'), 'utf8')) as QaSet;
-  const db = await freshDatabase(kind, real);
-  let platform: Platform | undefined;
-  try {
-    platform = await benchPlatform(db, embedderEnv);
+  return onFreshPlatform(kind, real, embedderEnv, async (platform): Promise<QualityResult> => {
     const { memory, embedder } = platform;
     log(`${kind}: quality with ${embedder.provider}/${embedder.model}: ${qa.passages.length} passages, ${qa.questions.length} questions`);
     const tenantId = (await platform.auth.getTenant('default')).id;
@@ -606,10 +569,7 @@ async function runQuality(kind: DbKind, real: RealPostgres | undefined, embedder
       modes,
       what_if,
     };
-  } finally {
-    await platform?.close();
-    await db.cleanup();
-  }
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -707,7 +667,7 @@ export async function main(args: string[]): Promise<number> {
   if (!opts) return 0;
   const startedAt = new Date();
   const host = machine();
-  const command = `npm run bench -- memory${args.length ? ` ${args.join(' ')}` : ''}`;
+  const command = benchCommand('memory', args);
   log(`${command} (${opts.quick ? 'quick' : 'full'} sizes)`);
 
   let real: RealPostgres | undefined;
@@ -766,18 +726,10 @@ export async function main(args: string[]): Promise<number> {
       inputs.push([`${DB_LABEL[r.db]} settings`, Object.entries(r.settings).map(([k, v]) => `${k}=${v}`).join(', ')]);
       inputs.push([`${DB_LABEL[r.db]} sizes`, Object.entries(r.sizes).map(([k, v]) => `${k} ${v}`).join(', ')]);
     }
-    const machineRows: Array<[string, Cell]> = [
-      ['CPU', host.cpu],
-      ['cores', String(host.cores)],
-      ['memory', `${host.memory_gib} GiB`],
-      ['Node.js', host.node],
-      ['OS', host.platform],
-      ...scale.map((r): [string, Cell] => [DB_LABEL[r.db], `PostgreSQL ${r.server}, pgvector ${r.pgvector}`]),
-      ['load average at start / end', `${host.load_average_at_start.join(' ')} / ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`],
-    ];
+    const servers = scale.map((r): [string, Cell] => [DB_LABEL[r.db], `PostgreSQL ${r.server}, pgvector ${r.pgvector}`]);
 
     const out: string[] = [];
-    out.push('', '## Machine', '', table(['', ''], machineRows));
+    out.push('', '## Machine', '', table(['', ''], machineRows(host, servers)));
     out.push('', '## Inputs', '', table(['', ''], inputs));
     if (scale.length) {
       out.push('', '## Results', '', resultsTable(scale));
@@ -795,7 +747,7 @@ export async function main(args: string[]): Promise<number> {
     out.push('');
     process.stdout.write(out.join('\n'));
 
-    const file = writeResults('memory', startedAt, {
+    saveResults('memory', startedAt, {
       benchmark: 'memory',
       command,
       started_at: startedAt.toISOString(),
@@ -806,7 +758,6 @@ export async function main(args: string[]): Promise<number> {
       scale,
       quality,
     });
-    process.stdout.write(`\nJSON: ${path.relative(process.cwd(), file)}\n`);
     return 0;
   } finally {
     real?.stop?.();

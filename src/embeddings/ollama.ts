@@ -3,9 +3,9 @@
 // model's context (truncate: true) rather than failing the whole batch.
 import { PlinthError } from '../errors.js';
 import { endpoint, postJson, type UpstreamOptions } from './http.js';
-import type { Embedder, EmbedOptions, InputLimits } from './port.js';
+import { createBatchedEmbedder } from './batch.js';
+import type { Embedder, InputLimits } from './port.js';
 import { DEFAULT_MAX_INPUT_CHARS } from './port.js';
-import { batches, checkInputs, toUnitVector } from './vectors.js';
 
 export const OLLAMA_DEFAULT_MODEL = 'nomic-embed-text';
 
@@ -55,28 +55,13 @@ export async function createOllamaEmbedder(options: OllamaEmbedderOptions): Prom
     return embeddings as unknown[];
   }
 
-  let dimensions = options.dimensions;
-  if (dimensions === undefined) {
-    const [probe] = await request(['dimension probe'], undefined);
-    dimensions = Array.isArray(probe) ? probe.length : 0;
-    if (dimensions < 2) throw new PlinthError('EMBEDDING_FAILED', `Ollama model ${model} returned no usable vector to the dimension probe.`, { provider: 'ollama' });
-  }
-  const dims = dimensions;
-
-  return {
+  return createBatchedEmbedder({
     provider: 'ollama',
     model,
-    dimensions: dims,
-    quality: 'high',
-    async embed(texts: readonly string[], embedOptions?: EmbedOptions): Promise<Float32Array[]> {
-      checkInputs(texts, limits);
-      const out: Float32Array[] = [];
-      for (const batch of batches(texts, batchSize)) {
-        const vectors = await request(batch, embedOptions?.signal);
-        for (const v of vectors) out.push(toUnitVector(v, dims, 'ollama', out.length));
-      }
-      return out;
-    },
-    close: () => Promise.resolve(),
-  };
+    dimensions: options.dimensions,
+    batchSize,
+    limits,
+    request,
+    describeModel: `Ollama model ${model}`,
+  });
 }

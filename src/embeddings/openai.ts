@@ -4,9 +4,9 @@
 // the position in the input; servers are not required to answer in order.
 import { PlinthError } from '../errors.js';
 import { endpoint, postJson, type UpstreamOptions } from './http.js';
-import type { Embedder, EmbedOptions, InputLimits } from './port.js';
+import { createBatchedEmbedder } from './batch.js';
+import type { Embedder, InputLimits } from './port.js';
 import { DEFAULT_MAX_INPUT_CHARS } from './port.js';
-import { batches, checkInputs, toUnitVector } from './vectors.js';
 
 export const OPENAI_DEFAULT_MODEL = 'text-embedding-3-small';
 
@@ -70,32 +70,13 @@ export async function createOpenAIEmbedder(options: OpenAIEmbedderOptions): Prom
     return ordered;
   }
 
-  let dimensions = options.dimensions;
-  if (dimensions === undefined) {
-    const [probe] = await request(['dimension probe'], undefined);
-    dimensions = Array.isArray(probe) ? probe.length : 0;
-    if (dimensions < 2) {
-      throw new PlinthError('EMBEDDING_FAILED', `The OpenAI-compatible model ${model} returned no usable vector to the dimension probe.`, {
-        provider: 'openai',
-      });
-    }
-  }
-  const dims = dimensions;
-
-  return {
+  return createBatchedEmbedder({
     provider: 'openai',
     model,
-    dimensions: dims,
-    quality: 'high',
-    async embed(texts: readonly string[], embedOptions?: EmbedOptions): Promise<Float32Array[]> {
-      checkInputs(texts, limits);
-      const out: Float32Array[] = [];
-      for (const batch of batches(texts, batchSize)) {
-        const vectors = await request(batch, embedOptions?.signal);
-        for (const v of vectors) out.push(toUnitVector(v, dims, 'openai', out.length));
-      }
-      return out;
-    },
-    close: () => Promise.resolve(),
-  };
+    dimensions: options.dimensions,
+    batchSize,
+    limits,
+    request,
+    describeModel: `The OpenAI-compatible model ${model}`,
+  });
 }

@@ -3,17 +3,15 @@
 // llm_usage and /v1/usage, and that refused calls never reach the usage table.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { FastifyInstance } from 'fastify';
 import { HASHING_MODEL } from '../../src/embeddings/index.js';
 import { isPlinthError } from '../../src/errors.js';
 import { loadPrices } from '../../src/gateway/index.js';
-import { buildApp } from '../../src/http/app.js';
+import { invokeKey, unreachableRedisEnv, useGatewayApp } from '../helpers/gateway.js';
 import { startOllamaDouble, type LlmDouble } from '../helpers/llm-doubles.js';
-import { ADAPTER, startTestPlatform, type TestPlatform } from '../helpers/platform.js';
+import { ADAPTER } from '../helpers/platform.js';
 
 interface ErrorBody {
   error: { code: string; type: string; message: string };
@@ -39,25 +37,34 @@ deployments:
     qwen2.5:7b: { input: 10, output: 20 }
 `;
 
-async function deadPort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const { port } = srv.address() as net.AddressInfo;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
-}
-
 describe(`gateway budgets and prices (${ADAPTER})`, () => {
   let ollama: LlmDouble;
-  let t: TestPlatform;
-  let app: FastifyInstance;
   let dir: string;
-  const chat = (key: string, payload: Record<string, unknown>) => app.inject({ method: 'POST', url: '/v1/chat/completions', headers: { authorization: `Bearer ${key}` }, payload });
+  before(async () => {
+    ollama = await startOllamaDouble({ models: ['llama3.2', 'qwen2.5:7b', 'mistral'] });
+    dir = mkdtempSync(path.join(os.tmpdir(), 'plinth-prices-'));
+    writeFileSync(path.join(dir, 'prices.yaml'), PRICES);
+  });
+  const gw = useGatewayApp(() => ({
+    OLLAMA_URL: ollama.url,
+    EMBEDDINGS_PROVIDER: 'hashing',
+    GATEWAY_CACHE: 'false',
+    GATEWAY_MAX_PROMPT_CHARS: '2000',
+    GATEWAY_PRICES_FILE: path.join(dir, 'prices.yaml'),
+    // Defaults generous enough not to interfere; tests tighten them per tenant.
+    GATEWAY_REQUESTS_PER_MINUTE: '1000',
+    GATEWAY_TENANT_TOKENS_PER_DAY: '1000000',
+  }));
+  after(async () => {
+    await ollama?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const chat = (key: string, payload: Record<string, unknown>) => gw.app.inject({ method: 'POST', url: '/v1/chat/completions', headers: { authorization: `Bearer ${key}` }, payload });
   const hello = (model = 'llama3.2', extra: Record<string, unknown> = {}) => ({ model, messages: [{ role: 'user', content: 'hello world' }], max_tokens: 10, ...extra });
 
   /** A tenant with an admin key and two llm:invoke keys. */
   async function tenant(name: string) {
-    const { auth } = t.platform;
+    const { auth } = gw.t.platform;
     const tn = await auth.createTenant(name, { actor: 'test' });
     const admin = await auth.createKey(tn.id, { name: 'admin', scopes: ['admin'] }, { actor: 'test' });
     const a = await auth.createKey(tn.id, { name: 'a', scopes: ['llm:invoke'] }, { actor: 'test' });
@@ -66,35 +73,13 @@ describe(`gateway budgets and prices (${ADAPTER})`, () => {
   }
 
   async function usageRows(tenantId: string): Promise<Array<{ outcome: string; error_code: string | null; model: string }>> {
-    await t.platform.gateway.flush();
-    const res = await t.platform.db.withTenant(tenantId, (tx) => tx.query<{ outcome: string; error_code: string | null; model: string }>('SELECT outcome, error_code, model FROM llm_usage'));
+    await gw.t.platform.gateway.flush();
+    const res = await gw.t.platform.db.withTenant(tenantId, (tx) => tx.query<{ outcome: string; error_code: string | null; model: string }>('SELECT outcome, error_code, model FROM llm_usage'));
     return res.rows;
   }
 
-  before(async () => {
-    ollama = await startOllamaDouble({ models: ['llama3.2', 'qwen2.5:7b', 'mistral'] });
-    dir = mkdtempSync(path.join(os.tmpdir(), 'plinth-prices-'));
-    writeFileSync(path.join(dir, 'prices.yaml'), PRICES);
-    t = await startTestPlatform({
-      OLLAMA_URL: ollama.url,
-      EMBEDDINGS_PROVIDER: 'hashing',
-      GATEWAY_CACHE: 'false',
-      GATEWAY_MAX_PROMPT_CHARS: '2000',
-      GATEWAY_PRICES_FILE: path.join(dir, 'prices.yaml'),
-      // Defaults generous enough not to interfere; tests tighten them per tenant.
-      GATEWAY_REQUESTS_PER_MINUTE: '1000',
-      GATEWAY_TENANT_TOKENS_PER_DAY: '1000000',
-    });
-    app = await buildApp(t.platform);
-  });
-  after(async () => {
-    await app?.close();
-    await t?.close();
-    await ollama?.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
-
   it('shares a tenant requests-per-minute limit across its keys: 3 + 3 calls, exactly 5 served', async () => {
+    const { app } = gw;
     const tn = await tenant('rpm-tenant');
     const put = await app.inject({ method: 'PUT', url: '/v1/gateway/limits', headers: { authorization: `Bearer ${tn.admin}` }, payload: { tenant_requests_per_minute: 5 } });
     assert.equal(put.statusCode, 200, put.body);
@@ -119,6 +104,7 @@ describe(`gateway budgets and prices (${ADAPTER})`, () => {
   });
 
   it('enforces a per-key daily token budget set by a root admin, settling reservations with real usage', async () => {
+    const { t, app } = gw;
     const tn = await tenant('tpd-tenant');
     // Each call reserves ceil(11 / 4) = 3 prompt tokens + max_tokens 10 = 13, and uses 2 + 3 = 5.
     const put = await app.inject({ method: 'PUT', url: `/v1/admin/tenants/${tn.id}/limits`, headers: { authorization: `Bearer ${t.adminKey}` }, payload: { key_tokens_per_day: 20 } });
@@ -151,6 +137,7 @@ describe(`gateway budgets and prices (${ADAPTER})`, () => {
   });
 
   it('does not record refused calls (limits, bad input, unknown model, too large) as completed', async () => {
+    const { t, app } = gw;
     const tn = await tenant('refused-tenant');
     await app.inject({ method: 'PUT', url: '/v1/gateway/limits', headers: { authorization: `Bearer ${tn.admin}` }, payload: { key_requests_per_minute: 1 } });
     assert.equal((await chat(tn.a.key, hello())).statusCode, 200);
@@ -179,6 +166,7 @@ describe(`gateway budgets and prices (${ADAPTER})`, () => {
   });
 
   it('computes the cost of each call from the price table, per model and deployment, and aggregates it', async () => {
+    const { t, app } = gw;
     const tn = await tenant('cost-tenant');
     for (const model of ['llama3.2', 'llama3.2', 'qwen2.5:7b', 'mistral']) assert.equal((await chat(tn.a.key, hello(model))).statusCode, 200);
     assert.equal((await chat(tn.b.key, hello())).statusCode, 200);
@@ -208,6 +196,7 @@ describe(`gateway budgets and prices (${ADAPTER})`, () => {
   });
 
   it('serves and checks the limits API: defaults, validation, scopes, root-only admin route', async () => {
+    const { t, app } = gw;
     const tn = await tenant('api-tenant');
     const admin = { authorization: `Bearer ${tn.admin}` };
     const got = await app.inject({ url: '/v1/gateway/limits', headers: admin });
@@ -264,25 +253,17 @@ describe('price table file', () => {
 // Fail-open is covered by gateway-limits.test.ts; here: a fail-closed refusal leaves no usage row.
 for (const failOpen of [false]) {
   describe(`budgets with Redis unreachable, fail-${failOpen ? 'open' : 'closed'} (${ADAPTER})`, () => {
-    let t: TestPlatform;
-    let app: FastifyInstance;
-    before(async () => {
-      t = await startTestPlatform({
-        REDIS_URL: `redis://127.0.0.1:${await deadPort()}`,
-        EMBEDDINGS_PROVIDER: 'hashing',
-        GATEWAY_TENANT_TOKENS_PER_DAY: '100000',
-        GATEWAY_LIMITS_FAIL_OPEN: String(failOpen),
-      });
-      app = await buildApp(t.platform);
-    });
-    after(async () => {
-      await app?.close();
-      await t?.close();
-    });
+    const gw = useGatewayApp(async () => ({
+      ...(await unreachableRedisEnv()),
+      EMBEDDINGS_PROVIDER: 'hashing',
+      GATEWAY_TENANT_TOKENS_PER_DAY: '100000',
+      GATEWAY_LIMITS_FAIL_OPEN: String(failOpen),
+    }));
 
     it(failOpen ? 'serves and records the call' : 'answers 503 and records nothing', async () => {
+      const { t, app } = gw;
       const tenant = await t.platform.auth.getTenant('default');
-      const k = await t.platform.auth.createKey(tenant.id, { name: 'x', scopes: ['llm:invoke'] }, { actor: 'test' });
+      const k = await invokeKey(t, 'x');
       const res = await app.inject({ method: 'POST', url: '/v1/embeddings', headers: { authorization: `Bearer ${k.key}` }, payload: { model: HASHING_MODEL, input: 'budget' } });
       await t.platform.gateway.flush();
       const rows = await t.platform.db.withTenant(tenant.id, (tx) => tx.query<{ outcome: string }>('SELECT outcome FROM llm_usage'));

@@ -2,28 +2,12 @@
 // 429 with Retry-After over the limit, the reservation settled after every call, and the
 // fail-open / fail-closed choice when the Redis limiter store is unreachable.
 import assert from 'node:assert/strict';
-import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
-import type { FastifyInstance } from 'fastify';
 import { HASHING_MODEL } from '../../src/embeddings/index.js';
-import { buildApp } from '../../src/http/app.js';
+import { invokeKey, unreachableRedisEnv, useGatewayApp } from '../helpers/gateway.js';
 import { startOllamaDouble, type LlmDouble } from '../helpers/llm-doubles.js';
-import { ADAPTER, startTestPlatform, type TestPlatform } from '../helpers/platform.js';
-
-async function newKey(t: TestPlatform, name: string) {
-  const tenant = await t.platform.auth.getTenant('default');
-  return t.platform.auth.createKey(tenant.id, { name, scopes: ['llm:invoke'] }, { actor: 'test' });
-}
-
-/** A loopback port with nothing listening on it. */
-async function deadPort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const { port } = srv.address() as net.AddressInfo;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
-}
+import { ADAPTER } from '../helpers/platform.js';
 
 describe(`gateway limits (${ADAPTER})`, () => {
   let ollama: LlmDouble;
@@ -35,29 +19,21 @@ describe(`gateway limits (${ADAPTER})`, () => {
   });
 
   describe('per key, in process', () => {
-    let t: TestPlatform;
-    let app: FastifyInstance;
-    before(async () => {
-      t = await startTestPlatform({
-        OLLAMA_URL: ollama.url,
-        EMBEDDINGS_PROVIDER: 'hashing',
-        GATEWAY_REQUESTS_PER_MINUTE: '3',
-        GATEWAY_TOKENS_PER_MINUTE: '2000',
-        GATEWAY_CACHE: 'false',
-        GATEWAY_RETRY_BASE_MS: '5',
-        GATEWAY_BREAKER_THRESHOLD: '3',
-        GATEWAY_BREAKER_COOLDOWN_MS: '400',
-      });
-      app = await buildApp(t.platform);
-    });
-    after(async () => {
-      await app?.close();
-      await t?.close();
-    });
+    const gw = useGatewayApp(() => ({
+      OLLAMA_URL: ollama.url,
+      EMBEDDINGS_PROVIDER: 'hashing',
+      GATEWAY_REQUESTS_PER_MINUTE: '3',
+      GATEWAY_TOKENS_PER_MINUTE: '2000',
+      GATEWAY_CACHE: 'false',
+      GATEWAY_RETRY_BASE_MS: '5',
+      GATEWAY_BREAKER_THRESHOLD: '3',
+      GATEWAY_BREAKER_COOLDOWN_MS: '400',
+    }));
 
     it('counts requests per key, sends x-ratelimit headers and answers 429 with Retry-After over the limit', async () => {
-      const k = await newKey(t, 'rpm');
-      const other = await newKey(t, 'other');
+      const { t, app } = gw;
+      const k = await invokeKey(t, 'rpm');
+      const other = await invokeKey(t, 'other');
       const call = (key: string) =>
         app.inject({ method: 'POST', url: '/v1/chat/completions', headers: { authorization: `Bearer ${key}` }, payload: { model: 'llama3.2', messages: [{ role: 'user', content: 'hi' }], max_tokens: 10 } });
       const remaining: string[] = [];
@@ -82,7 +58,8 @@ describe(`gateway limits (${ADAPTER})`, () => {
     });
 
     it('reserves max_tokens up front, settles with the real usage, and refuses a request bigger than the budget', async () => {
-      const k = await newKey(t, 'tpm');
+      const { t, app } = gw;
+      const k = await invokeKey(t, 'tpm');
       const h = { authorization: `Bearer ${k.key}` };
       const res = await app.inject({ method: 'POST', url: '/v1/chat/completions', headers: h, payload: { model: 'llama3.2', messages: [{ role: 'user', content: 'one two' }], max_tokens: 1500 } });
       assert.equal(res.statusCode, 200);
@@ -101,10 +78,11 @@ describe(`gateway limits (${ADAPTER})`, () => {
     });
 
     it('opens the circuit after repeated failures, fails fast, and closes again after a successful trial', async () => {
+      const { t, app } = gw;
       // The previous test's three failed attempts reached the threshold.
       assert.equal(t.platform.gateway.circuitState('ollama'), 'open');
       assert.match(await t.platform.collectMetrics(), /plinth_llm_circuit_state\{upstream="ollama"\} 2/);
-      const k = await newKey(t, 'breaker');
+      const k = await invokeKey(t, 'breaker');
       const h = { authorization: `Bearer ${k.key}` };
       const payload = { model: 'llama3.2', messages: [{ role: 'user', content: 'x' }], max_tokens: 10 };
       const sent = ollama.requestsTo('/api/chat').length;
@@ -123,24 +101,16 @@ describe(`gateway limits (${ADAPTER})`, () => {
 
   for (const failOpen of [false, true]) {
     describe(`Redis unreachable, fail-${failOpen ? 'open' : 'closed'}`, () => {
-      let t: TestPlatform;
-      let app: FastifyInstance;
-      before(async () => {
-        t = await startTestPlatform({
-          REDIS_URL: `redis://127.0.0.1:${await deadPort()}`,
-          EMBEDDINGS_PROVIDER: 'hashing',
-          GATEWAY_REQUESTS_PER_MINUTE: '100',
-          GATEWAY_LIMITS_FAIL_OPEN: String(failOpen),
-        });
-        app = await buildApp(t.platform);
-      });
-      after(async () => {
-        await app?.close();
-        await t?.close();
-      });
+      const gw = useGatewayApp(async () => ({
+        ...(await unreachableRedisEnv()),
+        EMBEDDINGS_PROVIDER: 'hashing',
+        GATEWAY_REQUESTS_PER_MINUTE: '100',
+        GATEWAY_LIMITS_FAIL_OPEN: String(failOpen),
+      }));
 
       it(failOpen ? 'serves without limits' : 'answers 503 rather than serve unlimited', async () => {
-        const k = await newKey(t, 'redis-down');
+        const { t, app } = gw;
+        const k = await invokeKey(t, 'redis-down');
         const res = await app.inject({ method: 'POST', url: '/v1/embeddings', headers: { authorization: `Bearer ${k.key}` }, payload: { model: HASHING_MODEL, input: 'x' } });
         if (failOpen) {
           assert.equal(res.statusCode, 200, res.body);
@@ -152,7 +122,8 @@ describe(`gateway limits (${ADAPTER})`, () => {
       });
 
       it('answers chat with a clear "no LLM provider configured" error when no upstream is set', async () => {
-        const k = await newKey(t, 'no-llm');
+        const { t, app } = gw;
+        const k = await invokeKey(t, 'no-llm');
         const res = await app.inject({ method: 'POST', url: '/v1/chat/completions', headers: { authorization: `Bearer ${k.key}` }, payload: { model: 'any', messages: [{ role: 'user', content: 'x' }] } });
         assert.equal(res.statusCode, 503);
         const e = res.json<{ error: { code: string; message: string } }>().error;

@@ -4,41 +4,17 @@
 // Fails, never skips, when PLINTH_TEST_REDIS_URL is unset.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
-import { Redis } from 'ioredis';
 import { createRedisSemanticStore } from '../../src/cache/index.js';
-import { buildApp } from '../../src/http/app.js';
-import { startOllamaDouble, type LlmDouble } from '../helpers/llm-doubles.js';
-import { startTestPlatform, type TestPlatform } from '../helpers/platform.js';
+import type { TestPlatform } from '../helpers/platform.js';
+import { redisClients, requireRedis, useRedisReplicas } from '../helpers/redis.js';
 import { CONTRACT_MAX_PER_PARTITION, CONTRACT_TTL_MS, axis, semanticContract } from '../unit/semantic-cache-contract.js';
 
-const REDIS_URL = process.env.PLINTH_TEST_REDIS_URL;
 const PREFIX = `plinth-test:${process.pid}:scache:`;
 
-describe('Redis is available for the service tests', () => {
-  it('has PLINTH_TEST_REDIS_URL (set by scripts/services.sh start)', () => {
-    assert.ok(REDIS_URL, 'PLINTH_TEST_REDIS_URL is unset: run the service tests through npm run test:services');
-  });
-});
-
-const clients: Redis[] = [];
-const client = () => {
-  const r = new Redis(REDIS_URL ?? 'redis://127.0.0.1:1', { maxRetriesPerRequest: 1 });
-  clients.push(r);
-  return r;
-};
-after(async () => {
-  const r = client();
-  // Leave the shared Redis as it was.
-  let cursor = '0';
-  do {
-    const [next, keys] = await r.scan(cursor, 'MATCH', `${PREFIX}*`, 'COUNT', 1000);
-    if (keys.length > 0) await r.del(...keys);
-    cursor = next;
-  } while (cursor !== '0');
-  for (const c of clients) c.disconnect();
-});
+requireRedis();
+const client = redisClients({ cleanPrefix: PREFIX });
 
 semanticContract('redis', () => createRedisSemanticStore(client(), { prefix: PREFIX, maxPerPartition: CONTRACT_MAX_PER_PARTITION, ttlMs: CONTRACT_TTL_MS }));
 
@@ -59,32 +35,12 @@ describe('Redis semantic store under concurrent writers', () => {
 });
 
 describe('gateway replicas sharing the semantic cache through Redis', () => {
-  let ollama: LlmDouble;
-  let a: TestPlatform;
-  let b: TestPlatform;
-  let appA: FastifyInstance;
-  let appB: FastifyInstance;
-
-  before(async () => {
-    assert.ok(REDIS_URL, 'PLINTH_TEST_REDIS_URL is unset');
-    ollama = await startOllamaDouble({ models: ['llama3.2'] });
-    const env = { OLLAMA_URL: ollama.url, REDIS_URL, EMBEDDINGS_PROVIDER: 'hashing', GATEWAY_SEMANTIC_CACHE: 'on', GATEWAY_SEMANTIC_THRESHOLD: '0.85' };
-    a = await startTestPlatform(env);
-    b = await startTestPlatform({ ...env, ...(a.env.databaseUrl ? { DATABASE_URL: a.env.databaseUrl } : {}) }, { bootstrap: !a.env.databaseUrl });
-    appA = await buildApp(a.platform);
-    appB = await buildApp(b.platform);
-  });
-  after(async () => {
-    await appA?.close();
-    await appB?.close();
-    await b?.close();
-    await a?.close();
-    await ollama?.close();
-  });
+  const replicas = useRedisReplicas({ GATEWAY_SEMANTIC_CACHE: 'on', GATEWAY_SEMANTIC_THRESHOLD: '0.85' });
 
   it('serves a paraphrase answered on one replica from the other, until the tag is invalidated', async () => {
     // Both platforms see the same tenant id only with a shared database; otherwise each has its
     // own "default" tenant and the cache must stay apart.
+    const { a, b, appA, appB } = replicas;
     const shared = Boolean(a.env.databaseUrl);
     const keyOn = async (t: TestPlatform) => {
       const tenant = await t.platform.auth.getTenant('default');
