@@ -368,6 +368,8 @@ print_env() {
   echo "export PLINTH_TEST_REDIS_SENTINEL=127.0.0.1:$(sentinel_port)"
   echo "export PLINTH_TEST_MLFLOW_URL=http://127.0.0.1:$(mlflow_port)"
   echo "export PLINTH_TEST_S3_URL=http://127.0.0.1:$(s3_port)"
+  # The Python of the services (MLflow, scikit-learn): runs examples/training in the ML loop test.
+  echo "export PLINTH_TEST_PYTHON=$VENV/bin/python"
 }
 
 case "${1:-}" in

@@ -341,6 +341,8 @@ export function createMlflowRegistry(options: MlflowOptions): RegistryPort {
               await call<{ model_version: MlflowVersion }>('POST', '/model-versions/create', {
                 name: full(t, name),
                 source: input.source,
+                // MLflow 3 logged models (models:/m-<id>) must name their model id as well.
+                ...(/^models:\/m-[0-9a-f]+$/.test(input.source) ? { model_id: input.source.slice('models:/'.length) } : {}),
                 run_id: input.runId,
                 description: input.description ?? '',
                 tags: tagList(tags),
