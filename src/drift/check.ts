@@ -170,7 +170,24 @@ export function checkedColumns(reference: Reference, current: Dataset, options: 
   return { types, referenceRows };
 }
 
+/**
+ * The statistics throw RangeError on inputs they cannot handle (as NumPy and SciPy raise
+ * ValueError), e.g. finite values whose range overflows a double when binned: a client error.
+ */
+function dataErrors<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (err instanceof RangeError) throw new PlinthError('DRIFT_INVALID_DATA', `The data cannot be tested: ${err.message}.`);
+    throw err;
+  }
+}
+
 export function runCheck(reference: Reference, current: Dataset, rawOptions: CheckOptionsInput | CheckOptions = {}, prepared?: PreparedSides): CheckResult {
+  return dataErrors(() => check(reference, current, rawOptions, prepared));
+}
+
+function check(reference: Reference, current: Dataset, rawOptions: CheckOptionsInput | CheckOptions, prepared: PreparedSides | undefined): CheckResult {
   const started = performance.now();
   const options = checkOptions.parse(rawOptions);
   const { types, referenceRows } = checkedColumns(reference, current, options);
@@ -286,6 +303,10 @@ export interface ProfileOptions {
  * calibrated for the test the preset would pick against data like the reference itself.
  */
 export function createReferenceProfile(data: Dataset, options: ProfileOptions = {}): ReferenceProfile {
+  return dataErrors(() => profileOf(data, options));
+}
+
+function profileOf(data: Dataset, options: ProfileOptions): ReferenceProfile {
   const types = resolveTypes(data, options.columns, options.exclude);
   if (types.size === 0) throw new PlinthError('DRIFT_INVALID_DATA', 'No columns are left to profile.');
   const sides = new Map<string, Side>();

@@ -236,3 +236,11 @@ describe('reference profiles', () => {
     assert.equal(col(r, 'x').threshold, profile.columns.x!.calibrated.threshold);
   });
 });
+
+describe('drift data the statistics cannot handle', () => {
+  it('answers DRIFT_INVALID_DATA, not an internal error, for finite values whose range overflows', () => {
+    const d = datasetFromColumns({ x: [-1e308, 1e308, 0, 5] });
+    assert.throws(() => createReferenceProfile(d), { code: 'PLINTH_DRIFT_INVALID_DATA' });
+    assert.throws(() => runCheck({ kind: 'data', data: d }, d), { code: 'PLINTH_DRIFT_INVALID_DATA' });
+  });
+});
