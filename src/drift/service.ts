@@ -6,7 +6,8 @@ import type { Audit } from '../auth/index.js';
 import type { Database, Tx } from '../db/index.js';
 import { PlinthError } from '../errors.js';
 import type { Logger } from '../telemetry/logger.js';
-import { createReferenceProfile, runCheck, type Reference } from './check.js';
+import { createReferenceProfile, type Reference } from './check.js';
+import { runCheckParallel } from './parallel.js';
 import type { Dataset } from './dataset.js';
 import { profileSummary, type ReferenceProfile } from './profile.js';
 import { insertInferences, readInferenceLog, readInline, type InferenceRecord } from './readers/index.js';
@@ -123,7 +124,7 @@ export function createDriftService(deps: DriftServiceDeps) {
           reference = { kind: 'data', data: await loadData(tenantId, ref) };
         }
         const current = await loadData(tenantId, input.current);
-        const result = runCheck(reference, current, input.options ?? {});
+        const result = await runCheckParallel(reference, current, input.options ?? {});
         result.name = input.name ?? null;
         const saved = await db.withTenant(tenantId, async (tx) => {
           const row = await store.insertCheck(tx, tenantId, input.name ?? null, result, describeSource(input.current), audit.actor);
