@@ -12,6 +12,7 @@ import { runBackup } from '../ops/backup.js';
 import { assertDrillPassed, drillMetrics, runDrill } from '../ops/drill.js';
 import { parseBackupRef, restoreBackup } from '../ops/restore.js';
 import { openBackupStorage } from '../ops/storage.js';
+import { recordBackupRun } from '../telemetry/job-metrics.js';
 import { createLogger } from '../telemetry/logger.js';
 
 type Print = (json: boolean, value: unknown, human: () => string) => void;
@@ -42,8 +43,10 @@ export function registerBackupCommands(program: Command, print: Print): void {
     .option('--to <target>', 'directory or s3://bucket/prefix (default BACKUP_TARGET)')
     .option('--keep <n>', 'keep the newest n complete backups, delete older ones (default BACKUP_KEEP; 0 = all)', nonNegativeInt)
     .option('--list', 'list the backups at the target instead of taking one')
+    .option('--metrics-file <path>', 'write plinth_backup_* gauges here (node_exporter textfile collector)')
+    .option('--pushgateway <url>', 'push plinth_backup_* gauges to this Prometheus Pushgateway')
     .option('--json', 'print JSON')
-    .action(async (opts: { to?: string; keep?: number; list?: boolean; json?: boolean }) => {
+    .action(async (opts: { to?: string; keep?: number; list?: boolean; metricsFile?: string; pushgateway?: string; json?: boolean }) => {
       const config = loadConfig();
       if (opts.list) {
         const storage = openBackupStorage(opts.to ?? config.backup.target, config);
@@ -57,7 +60,10 @@ export function registerBackupCommands(program: Command, print: Print): void {
         }
         return;
       }
-      const r = await runBackup({ config, target: opts.to, keep: opts.keep, logger: cliLogger() });
+      // Exported whether the backup succeeds or fails, so the age of the last good one is alertable.
+      const r = await recordBackupRun({ metricsFile: opts.metricsFile, pushgateway: opts.pushgateway }, () =>
+        runBackup({ config, target: opts.to, keep: opts.keep, logger: cliLogger() }),
+      );
       print(Boolean(opts.json), r, () =>
         [
           `backup ${r.id} written to ${r.location}`,

@@ -14,10 +14,10 @@ const PANEL_TYPES = new Set(['row', 'stat', 'timeseries', 'table', 'heatmap', 'g
 describe('grafana dashboards', () => {
   const dashboards = loadDashboards();
 
-  it('cover the platform overview, agent memory and SLOs', () => {
+  it('cover the platform overview, agent memory, SLOs, the LLM gateway, drift and retraining, and workflows', () => {
     const files = readdirSync(DASHBOARDS_DIR).filter((f) => f.endsWith('.json'));
     for (const f of files) assert.doesNotThrow(() => JSON.parse(readFileSync(path.join(DASHBOARDS_DIR, f), 'utf8')), f);
-    assert.deepEqual(dashboards.map((d) => d.json.uid).sort(), ['plinth-memory', 'plinth-overview', 'plinth-slo']);
+    assert.deepEqual(dashboards.map((d) => d.json.uid).sort(), ['plinth-drift', 'plinth-gateway', 'plinth-memory', 'plinth-overview', 'plinth-slo', 'plinth-workflows']);
   });
 
   it('have the fields Grafana provisioning needs, unique uids and titles', () => {

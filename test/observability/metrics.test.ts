@@ -5,6 +5,8 @@
 // the same Plinth with the metrics token, evaluates the rules, and answers every dashboard query.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { Registry } from 'prom-client';
+import { createBackupMetrics, createDrillMetrics } from '../../src/telemetry/metrics.js';
 import {
   asPrometheusQuery,
   dashboardQueries,
@@ -66,6 +68,16 @@ describe('exported metrics match the dashboards and rules', () => {
     assert.match(scraped.contentType, /^text\/plain; version=0\.0\.4/, 'Prometheus text format while tracing is off');
     text = scraped.text;
     exposition = parseExposition(text);
+    // The backup and drill jobs (plinth backup|drill --metrics-file/--pushgateway) export their
+    // own gauges, not the server: rules and dashboards may query those too.
+    const jobs = new Registry();
+    createBackupMetrics(jobs);
+    createDrillMetrics(jobs);
+    const jobExposition = parseExposition(await jobs.metrics());
+    for (const name of jobExposition.names) exposition.names.add(name);
+    // Exported only when configured, which this Plinth is not: costs with GATEWAY_PRICES_FILE,
+    // Redis connection state with REDIS_URL.
+    for (const name of ['plinth_llm_cost_total', 'plinth_redis_up']) exposition.names.add(name);
     recorded = new Set(loadRules().flatMap((r) => (r.record ? [r.record] : [])));
   });
 
