@@ -36,6 +36,8 @@ export interface BuildAppOptions {
   /** Serve /metrics on this app (false when METRICS_PORT serves it separately). */
   metricsRoute?: boolean;
   /** True once shutdown has begun: readiness turns red so load balancers stop sending traffic. */
+  isNotReady?: () => boolean;
+  /** True once the shutdown delay is over and the listener closes: new requests are refused. */
   isDraining?: () => boolean;
   https?: { cert: Buffer; key: Buffer };
 }
@@ -69,8 +71,10 @@ export async function buildApp(platform: Platform, options: BuildAppOptions = {}
     done();
   });
   const isDraining = options.isDraining ?? (() => false);
+  const isNotReady = options.isNotReady ?? isDraining;
   app.addHook('onRequest', (request, _reply, done) => {
-    // Readiness still answers (red) so load balancers see why; everything else is refused.
+    // Once draining, readiness still answers (red) so load balancers see why; everything else is
+    // refused. Before that, during the shutdown delay, requests are still served.
     if (isDraining() && request.routeOptions.url !== '/readyz' && request.routeOptions.url !== '/livez') {
       done(new PlinthError('SHUTTING_DOWN'));
       return;
@@ -78,9 +82,10 @@ export async function buildApp(platform: Platform, options: BuildAppOptions = {}
     done();
   });
   app.addHook('onSend', (_request, reply, payload, done) => {
-    // While draining, finish each in-flight request and close its keep-alive connection, so the
-    // server can stop as soon as the last response is out instead of waiting for idle sockets.
-    if (isDraining()) reply.header('connection', 'close');
+    // From the start of shutdown, finish each request and close its keep-alive connection, so
+    // clients reconnect to another replica and the server can stop as soon as the last response
+    // is out instead of waiting for idle sockets.
+    if (isNotReady()) reply.header('connection', 'close');
     done(null, payload);
   });
   app.addHook('onResponse', (request, reply, done) => {
@@ -129,7 +134,7 @@ export async function buildApp(platform: Platform, options: BuildAppOptions = {}
 
   app.get('/openapi.json', { schema: { hide: true } }, () => app.swagger());
 
-  await app.register(healthRoutes, { platform, isDraining });
+  await app.register(healthRoutes, { platform, isDraining: isNotReady });
   await app.register(adminRoutes, { platform });
   await app.register(memoryRoutes, {
     memory: platform.memory,

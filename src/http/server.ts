@@ -29,10 +29,14 @@ export async function startServer(platform: Platform, options: StartServerOption
   const { config, logger } = platform;
   const tls = config.server.tls;
   const https = tls.certFile && tls.keyFile ? { cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile) } : undefined;
+  // Shutdown has two phases: not ready (readiness red, still serving, during the shutdown delay),
+  // then draining (new requests refused, in-flight ones finish).
+  let notReady = false;
   let draining = false;
 
   const app = await buildApp(platform, {
     metricsRoute: config.server.metricsPort === undefined,
+    isNotReady: () => notReady,
     isDraining: () => draining,
     ...(https ? { https } : {}),
   });
@@ -60,14 +64,16 @@ export async function startServer(platform: Platform, options: StartServerOption
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
     closing ??= (async () => {
-      draining = true;
+      notReady = true;
       stopWatching();
       if (config.server.shutdownDelayMs > 0) {
         // Readiness is red from now on; give load balancers time to stop routing here before the
-        // listener closes (Kubernetes removes the endpoint asynchronously).
-        logger.info({ delay_ms: config.server.shutdownDelayMs }, 'shutting down: readiness red, waiting before closing the listener');
+        // listener closes (Kubernetes removes the endpoint asynchronously). Requests that still
+        // arrive meanwhile are served.
+        logger.info({ delay_ms: config.server.shutdownDelayMs }, 'shutting down: readiness red, still serving, waiting before closing the listener');
         await new Promise((r) => setTimeout(r, config.server.shutdownDelayMs));
       }
+      draining = true;
       logger.info({ timeout_ms: config.server.shutdownTimeoutMs }, 'shutting down: draining in-flight requests');
       const drained = app.close().then(() => true);
       const timedOut = new Promise<false>((resolve) => {

@@ -106,6 +106,11 @@ describe('SIGTERM during load', { timeout: 170_000 }, () => {
       assert.ok(inFlight.some((s) => s.kind === 'chat'), 'some streams were in flight at SIGTERM');
       const failed = inFlight.filter((s) => !s.complete);
       assert.deepEqual(failed.map((s) => `${s.kind} ${s.status} ${s.error ?? ''} ${s.body.slice(-200)}`), [], 'zero failed in-flight requests');
+      // During the shutdown delay Plinth is not ready but still serves: what arrived and ended in
+      // that window (with a margin for the timer) succeeded.
+      const duringDelay = samples.filter((s) => s.startedAt >= sigtermAt && s.endedAt < sigtermAt + SHUTDOWN_DELAY_MS - 200);
+      assert.ok(duringDelay.length > 0, 'requests were sent during the shutdown delay');
+      assert.deepEqual(duringDelay.filter((s) => !s.complete).map((s) => `${s.kind} ${s.status} ${s.body.slice(-200)}`), [], 'served during the delay');
       // Requests that arrived after SIGTERM were either served or refused cleanly.
       const later = samples.filter((s) => s.startedAt >= sigtermAt && !s.complete);
       for (const s of later) {
@@ -133,6 +138,7 @@ describe('SIGTERM during load', { timeout: 170_000 }, () => {
       }
       console.log(
         `${samples.length} requests, ${inFlight.length} in flight at SIGTERM (${inFlight.filter((s) => s.kind === 'chat').length} streams), all completed; ` +
+          `${duringDelay.length} served during the delay; ` +
           `${later.length} later requests refused (${later.filter((s) => s.status === 503).length} with 503, ${later.filter((s) => s.status === 0).length} by a closed listener); ` +
           `readiness red ${(red.at - sigtermAt).toFixed(0)} ms after SIGTERM; exit 0 after ${exitedAfterMs.toFixed(0)} ms`,
       );
