@@ -8,23 +8,21 @@
 //   npm run bench -- gateway                    # 500 requests/s for 20 s per target
 //   npm run bench -- gateway --rate 200 --seconds 5
 //   npm run bench -- gateway --help
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
-import { BENCH_DIR, fmt, machine, table, writeResults } from './lib/report.js';
+import { child, cpuMs, fakeUpstream, freePort, REPO, stop, waitFor } from './lib/processes.js';
+import { fmt, machine, table, writeResults } from './lib/report.js';
 import { percentile } from './lib/stats.js';
 
 export const description = 'LLM gateway: added p50/p99 latency through Plinth vs direct to a fixed-latency upstream, open loop at 500 req/s';
 
 const TARGET_ADDED_P99_MS = 2;
-const REPO = path.resolve(BENCH_DIR, '..');
 const MODEL = 'bench-model';
 
 const FLAGS = {
@@ -40,37 +38,6 @@ const FLAGS = {
   profile: { type: 'string', default: '', doc: 'write a V8 CPU profile of the Plinth process into this directory (node --cpu-prof)' },
   help: { type: 'boolean', default: false, doc: 'show this help' },
 } as const;
-
-// ------------------------------------------------------------------------------------------
-// The fake upstream: OpenAI chat completions (JSON or SSE) after a fixed delay, and /v1/models.
-
-function runUpstream(port: number, latencyMs: number): Promise<number> {
-  const server = http.createServer((req, res) => {
-    if (req.method === 'GET' && req.url === '/v1/models') {
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ object: 'list', data: [{ id: MODEL, object: 'model', created: 0, owned_by: 'bench' }] }));
-      return;
-    }
-    let body = '';
-    req.on('data', (c: Buffer) => (body += c.toString('utf8')));
-    req.on('end', () => {
-      const stream = (JSON.parse(body || '{}') as { stream?: boolean }).stream === true;
-      setTimeout(() => {
-        const base = { id: 'chatcmpl-bench', created: 1, model: MODEL };
-        const usage = { prompt_tokens: 8, completion_tokens: 4, total_tokens: 12 };
-        if (!stream) {
-          res.writeHead(200, { 'content-type': 'application/json' });
-          res.end(JSON.stringify({ ...base, object: 'chat.completion', choices: [{ index: 0, message: { role: 'assistant', content: 'a fixed answer' }, finish_reason: 'stop', logprobs: null }], usage }));
-          return;
-        }
-        const chunk = (delta: object, finish: string | null) => `data: ${JSON.stringify({ ...base, object: 'chat.completion.chunk', choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
-        res.writeHead(200, { 'content-type': 'text/event-stream' });
-        res.end(chunk({ role: 'assistant', content: 'a fixed answer' }, null) + chunk({}, 'stop') + `data: ${JSON.stringify({ ...base, object: 'chat.completion.chunk', choices: [], usage })}\n\ndata: [DONE]\n\n`);
-      }, latencyMs);
-    });
-  });
-  server.keepAliveTimeout = 60_000;
-  return new Promise((resolve) => server.listen(port, '127.0.0.1', () => resolve((server.address() as net.AddressInfo).port)));
-}
 
 // ------------------------------------------------------------------------------------------
 // Open-loop load: request i is due at t0 + i / rate whatever happened to the earlier ones, and its
@@ -139,52 +106,6 @@ function post(url: string, body: string, headers: Record<string, string>): Promi
 
 // ------------------------------------------------------------------------------------------
 
-async function freePort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const { port } = srv.address() as net.AddressInfo;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
-}
-
-async function waitFor(url: string, proc: ChildProcess, log: () => string, timeoutMs = 180_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (proc.exitCode !== null) throw new Error(`${url}: process exited with ${proc.exitCode}\n${log()}`);
-    const ok = await fetch(url).then((r) => r.ok, () => false);
-    if (ok) return;
-    if (Date.now() > deadline) throw new Error(`${url} not ready in time\n${log()}`);
-    await sleep(200);
-  }
-}
-
-function child(args: string[], env: Record<string, string>, nodeFlags: string[] = []): { proc: ChildProcess; log: () => string } {
-  const proc = spawn(process.execPath, [...nodeFlags, '--import', 'tsx', ...args], { cwd: REPO, env: { ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let log = '';
-  proc.stdout?.on('data', (c: Buffer) => (log = (log + c.toString('utf8')).slice(-20_000)));
-  proc.stderr?.on('data', (c: Buffer) => (log = (log + c.toString('utf8')).slice(-20_000)));
-  return { proc, log: () => log };
-}
-
-async function stop(proc: ChildProcess | undefined): Promise<void> {
-  if (!proc || proc.exitCode !== null) return;
-  const exited = new Promise((r) => proc.once('exit', r));
-  proc.kill('SIGTERM');
-  await Promise.race([exited, sleep(15_000).then(() => proc.kill('SIGKILL'))]);
-}
-
-/** CPU time (user + system) a process has used so far, in ms; undefined off Linux. */
-function cpuMs(pid: number | undefined): number | undefined {
-  if (pid === undefined) return undefined;
-  try {
-    // /proc/<pid>/stat: fields 14 and 15 (utime, stime) in clock ticks, after the ")" of the name.
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
-  } catch {
-    return undefined;
-  }
-}
-
 function summary(s: Sample) {
   const sorted = [...s.latencies].sort((a, b) => a - b);
   const ov = [...s.overheads].sort((a, b) => a - b);
@@ -229,7 +150,7 @@ export async function main(args: string[]): Promise<number> {
     return n;
   };
   if (v.role === 'upstream') {
-    const port = await runUpstream(num('port'), num('latency-ms'));
+    const { port } = await fakeUpstream(num('port'), num('latency-ms'), MODEL);
     process.stdout.write(`upstream listening on ${port}\n`);
     await new Promise<void>((resolve) => process.once('SIGTERM', () => resolve()));
     return 0;
@@ -258,7 +179,7 @@ export async function main(args: string[]): Promise<number> {
   try {
     const upstreamPort = await freePort();
     upstream = child(['bench/run.ts', 'gateway', '--role', 'upstream', '--port', String(upstreamPort), '--latency-ms', String(latencyMs)], base);
-    await waitFor(`http://127.0.0.1:${upstreamPort}/v1/models`, upstream.proc, upstream.log);
+    await waitFor(`http://127.0.0.1:${upstreamPort}/v1/models`, upstream);
 
     let databaseUrl: string | undefined;
     if (useDb === 'postgres') {
@@ -299,7 +220,7 @@ export async function main(args: string[]): Promise<number> {
       GATEWAY_CACHE: 'true',
     }, v.profile ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(String(v.profile))] : []);
     const plinthUrl = `http://127.0.0.1:${plinthPort}`;
-    await waitFor(`${plinthUrl}/readyz`, plinth.proc, plinth.log);
+    await waitFor(`${plinthUrl}/readyz`, plinth);
     const admin = readFileSync(path.join(dataDir, 'admin.key'), 'utf8').trim();
     const created = await fetch(`${plinthUrl}/v1/keys`, { method: 'POST', headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' }, body: JSON.stringify({ name: 'bench', scopes: ['llm:invoke'] }) });
     if (created.status !== 201) throw new Error(`cannot create a key: HTTP ${created.status} ${await created.text()}`);

@@ -5,28 +5,12 @@
 // circuit lets one trial call through and closes again.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { startOllamaDouble, startOpenAIDouble, type LlmDouble } from '../helpers/llm-doubles.js';
+import { parseSse, startOllamaDouble, startOpenAIDouble, type LlmDouble } from '../helpers/llm-doubles.js';
 import { jsonPost, newKey, problemCode, startInProcess, startPgCluster, until, type Answer, type InProcessServer, type PgCluster } from '../helpers/faults.js';
 
 const COOLDOWN_MS = 1_500;
 const FIRST_TOKEN_TIMEOUT_MS = 800;
 const MODEL = 'llama3.2';
-
-function parseSse(body: string): { events: unknown[]; done: boolean } {
-  const events: unknown[] = [];
-  let done = false;
-  for (const block of body.split('\n\n')) {
-    const data = block
-      .split('\n')
-      .filter((l) => l.startsWith('data: '))
-      .map((l) => l.slice(6))
-      .join('\n');
-    if (data === '') continue;
-    if (data === '[DONE]') done = true;
-    else events.push(JSON.parse(data));
-  }
-  return { events, done };
-}
 
 describe('LLM upstream down, slow, cutting streams', { timeout: 170_000 }, () => {
   let pgc: PgCluster;

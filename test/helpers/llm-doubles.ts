@@ -464,3 +464,25 @@ export async function startOpenAIDouble(options: OpenAIDoubleOptions = {}): Prom
   };
   return startDouble({ ...routes, ...options.routes }, errorBody, '/v1', faults);
 }
+
+/** The data events of an SSE body (JSON-parsed) and whether it ended with `[DONE]`. */
+export interface SseResult {
+  events: unknown[];
+  done: boolean;
+}
+
+export function parseSse(body: string): SseResult {
+  const events: unknown[] = [];
+  let done = false;
+  for (const block of body.split('\n\n')) {
+    const data = block
+      .split('\n')
+      .filter((l) => l.startsWith('data: '))
+      .map((l) => l.slice(6))
+      .join('\n');
+    if (data === '') continue;
+    if (data === '[DONE]') done = true;
+    else events.push(JSON.parse(data));
+  }
+  return { events, done };
+}

@@ -9,31 +9,10 @@ import { after, afterEach, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { HASHING_MODEL } from '../../src/embeddings/index.js';
 import { buildApp } from '../../src/http/app.js';
-import { startOllamaDouble, startOpenAIDouble, type LlmDouble } from '../helpers/llm-doubles.js';
+import { parseSse, startOllamaDouble, startOpenAIDouble, type LlmDouble } from '../helpers/llm-doubles.js';
 import { ADAPTER, startTestPlatform, type TestPlatform } from '../helpers/platform.js';
 
 const UPSTREAM_KEY = 'sk-upstream-secret-0123456789';
-
-interface SseResult {
-  events: unknown[];
-  done: boolean;
-}
-
-function parseSse(body: string): SseResult {
-  const events: unknown[] = [];
-  let done = false;
-  for (const block of body.split('\n\n')) {
-    const data = block
-      .split('\n')
-      .filter((l) => l.startsWith('data: '))
-      .map((l) => l.slice(6))
-      .join('\n');
-    if (data === '') continue;
-    if (data === '[DONE]') done = true;
-    else events.push(JSON.parse(data));
-  }
-  return { events, done };
-}
 
 type Chunk = { choices: Array<{ delta: { content?: string; tool_calls?: Array<{ function?: { name?: string; arguments?: string } }> }; finish_reason: string | null }>; usage?: { total_tokens: number } };
 
