@@ -113,7 +113,9 @@ describe(`plinth CLI (${ADAPTER})`, () => {
     assert.equal(exported.stdout.trim().split('\n').filter((l) => (JSON.parse(l) as { type: string }).type === 'document').length, 3);
     const erased = plinth(['memory', 'erase', '--user-id', 'ops', '--json']);
     assert.equal(json<{ documents: number }>(erased).documents, 3);
-    assert.equal(plinth(['memory', 'export', '--user-id', 'ops']).stdout, '');
+    // Only the append-only audit trail of the export and the erasure is left.
+    const left = plinth(['memory', 'export', '--user-id', 'ops']).stdout.trim().split('\n').map((l) => JSON.parse(l) as { type: string; action: string });
+    assert.deepEqual(left.map((l) => `${l.type}:${l.action}`), ['audit:data.exported', 'audit:data.erased']);
     const noScope = plinth(['memory', 'erase']);
     assert.equal(noScope.code, 1);
     assert.match(noScope.stderr, /PLINTH_VALIDATION_FAILED/);
