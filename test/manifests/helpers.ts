@@ -14,7 +14,7 @@ export const TOOLS = path.join(ROOT, '.tools');
 
 /** The Kustomize entry points that are deployed; each is rendered and checked. */
 export const OVERLAYS = ['overlays/dev', 'overlays/prod'] as const;
-export const KUSTOMIZATIONS = [...OVERLAYS, 'cluster', 'data', 'monitoring'] as const;
+export const KUSTOMIZATIONS = [...OVERLAYS, 'cluster', 'data', 'monitoring', 'observability'] as const;
 
 /** Kubernetes versions the manifests must be valid for (schemas installed by install-tools). */
 export const K8S_VERSIONS = ['1.32.0', '1.37.0'] as const;

@@ -3,14 +3,14 @@
 // CRD schemas where a copy exists offline, and the rendered objects follow the policies
 // docs/deploy.md promises.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { Application, AppProject } from '@kubernetes-models/argo-cd/argoproj.io/v1alpha1';
 import { Certificate, ClusterIssuer } from '@kubernetes-models/cert-manager/cert-manager.io/v1';
 import { ExternalSecret, SecretStore } from '@kubernetes-models/external-secrets/external-secrets.io/v1';
-import { PodMonitor, ServiceMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1';
+import { PodMonitor, PrometheusRule, ServiceMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1';
 import { ENV_VARS, META_ENV_VARS } from '../../src/config/schema.js';
 import {
   DEPLOY, K8S_VERSIONS, KUSTOMIZATIONS, OVERLAYS, ROOT, TOOLS, WORKLOAD_KINDS,
@@ -30,6 +30,7 @@ const CRD_VALIDATORS: Record<string, (o: K8sObject) => Validator> = {
   'external-secrets.io/v1/SecretStore': (o) => new SecretStore(o as never),
   'monitoring.coreos.com/v1/ServiceMonitor': (o) => new ServiceMonitor(o as never),
   'monitoring.coreos.com/v1/PodMonitor': (o) => new PodMonitor(o as never),
+  'monitoring.coreos.com/v1/PrometheusRule': (o) => new PrometheusRule(o as never),
   'argoproj.io/v1alpha1/Application': (o) => new Application(o as never),
   'argoproj.io/v1alpha1/AppProject': (o) => new AppProject(o as never),
 };
@@ -403,5 +404,24 @@ describe('rollback', () => {
     for (let i = 0; i < current.length; i++) assert.equal(strip(previous[i]!), strip(current[i]!), `${current[i]!.kind} ${current[i]!.metadata.name} differs beyond the image`);
     assert.ok(changed >= 2 * workloads(current).length);
     assert.ok(previous.filter((o) => WORKLOAD_KINDS.has(o.kind)).every((w) => containersOf(w).every((c) => c.image === 'ghcr.io/plinth/plinth:0.0.9')));
+  });
+});
+
+describe('observability objects', () => {
+  it('are generated from deploy/observability and up to date: one PrometheusRule per rule file, one dashboard ConfigMap per dashboard', async () => {
+    const { OUTPUTS } = await import('../../scripts/observability-manifests.js');
+    for (const [file, renderFile] of Object.entries(OUTPUTS)) {
+      assert.equal(readFileSync(path.join(DEPLOY, 'k8s/observability', file), 'utf8'), renderFile(), `${file} is stale: run node --import tsx scripts/observability-manifests.ts`);
+    }
+    const objects = render('observability');
+    const rules = objects.filter((o) => o.kind === 'PrometheusRule');
+    const ruleFiles = readdirSync(path.join(DEPLOY, 'observability/prometheus/rules')).filter((f) => f.endsWith('.yml'));
+    assert.equal(rules.length, ruleFiles.length);
+    const alerts = rules.flatMap((r) => ((r as unknown as { spec: { groups: Array<{ rules: Array<{ alert?: string }> }> } }).spec.groups.flatMap((g) => g.rules.flatMap((x) => (x.alert ? [x.alert] : [])))));
+    for (const alert of ['PlinthApiErrorBudgetBurn', 'PlinthDriftDetected', 'PlinthBackupTooOld', 'PlinthRestoreDrillFailed']) assert.ok(alerts.includes(alert), alert);
+    const dashboards = objects.filter((o) => o.kind === 'ConfigMap' && o.metadata.labels?.grafana_dashboard === '1');
+    assert.equal(dashboards.length, readdirSync(path.join(DEPLOY, 'observability/grafana/dashboards')).filter((f) => f.endsWith('.json')).length);
+    for (const d of dashboards) for (const json of Object.values((d as unknown as { data: Record<string, string> }).data)) assert.doesNotThrow(() => JSON.parse(json));
+    assert.ok(objects.every((o) => o.metadata.namespace === 'monitoring'));
   });
 });
