@@ -59,14 +59,20 @@ export interface RightsDeps {
 
 export { userCacheTag };
 
+/** A subject that is exactly one end user: a user_id, with no agent or session narrowing it. */
+function userOnly(s: Subject): string | undefined {
+  return s.user_id !== undefined && s.agent_id === undefined && s.session_id === undefined ? s.user_id : undefined;
+}
+
 /**
- * Usage rows are per end user (user_id) and have no agent or session: a subject names them
- * through its user_id, or all of them with `all`. Other subjects hold no usage.
+ * Usage rows (and cached completions) are per end user and carry no agent or session: they
+ * belong to a subject that is a user (user_id alone), or to the whole tenant. A narrower subject
+ * (a user's agent or session) holds none of them.
  */
 function usageWhere(s: Subject): { sql: string; values: string[] } | undefined {
   if (s.all) return { sql: 'true', values: [] };
-  if (s.user_id !== undefined) return { sql: 'u.user_id = $2', values: [s.user_id] };
-  return undefined;
+  const user = userOnly(s);
+  return user === undefined ? undefined : { sql: 'u.user_id = $2', values: [user] };
 }
 
 export function createRightsService(deps: RightsDeps) {
@@ -170,7 +176,8 @@ export function createRightsService(deps: RightsDeps) {
         const uw = usageWhere(subject);
         const usage = uw ? await tx.query(`DELETE FROM llm_usage u WHERE u.tenant_id = $1 AND ${uw.sql}`, [tenantId, ...uw.values]) : undefined;
         const inferences = subject.all ? await tx.query('DELETE FROM inference_log WHERE tenant_id = $1', [tenantId]) : undefined;
-        const cacheTarget = subject.all ? {} : subject.user_id !== undefined ? { tag: userCacheTag(subject.user_id) } : undefined;
+        const user = userOnly(subject);
+        const cacheTarget = subject.all ? {} : user !== undefined ? { tag: userCacheTag(user) } : undefined;
         const result: EraseResult = {
           memories: mem.rowCount ?? 0,
           memory_versions: versions.rows[0]?.n ?? 0,

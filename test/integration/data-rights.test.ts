@@ -123,6 +123,14 @@ describe(`data rights and retention (${ADAPTER})`, () => {
     }
   });
 
+  it("keeps a user's usage when only one of their agents is erased: usage carries no agent", async () => {
+    await usage(tenantId, 'eve');
+    const r = await t.platform.rights.erase(tenantId, { user_id: 'eve', agent_id: 'bot' }, ACTOR);
+    assert.equal(r.usage_records, 0);
+    assert.equal(r.cache_invalidated, false);
+    assert.equal(await count(tenantId, "SELECT count(*) AS n FROM llm_usage WHERE tenant_id = $1 AND user_id = 'eve'"), 1);
+  });
+
   it('erases a whole tenant including its inference log, leaving other tenants alone', async () => {
     for (const id of [tenantId, otherId]) {
       await inTenant(id, (tx) => tx.query(`INSERT INTO inference_log (tenant_id, model, features) VALUES ($1, 'churn', '{"x": 1}'), ($1, 'churn', '{"x": 2}')`, [id]));
