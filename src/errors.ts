@@ -110,8 +110,23 @@ const UNAVAILABLE_SQLSTATES = new Set(['57P01', '57P02', '57P03', '08000', '0800
 const UNAVAILABLE_ERRNOS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'ENOENT', 'EHOSTUNREACH']);
 
 /** Map low-level errors (pg, network) to catalogue errors; unknown errors become INTERNAL. */
+/**
+ * A PostgreSQL data exception (SQLSTATE class 22: a number out of range, a date the database
+ * cannot represent, a NUL character in text) raised by a value the client sent, found on the
+ * error or in its causes: the client's input cannot be stored, not a server failure.
+ */
+function dataException(err: unknown): PlinthError | undefined {
+  for (let e = err as { code?: unknown; cause?: unknown } | null | undefined, depth = 0; e && depth < 5; e = e.cause as typeof e, depth++) {
+    if (typeof e.code === 'string' && /^22[0-9A-Z]{3}$/.test(e.code)) {
+      return new PlinthError('VALIDATION_FAILED', 'A value in the request cannot be stored (a number out of range, a date outside the supported range or a NUL character).', {}, { cause: err });
+    }
+  }
+  return undefined;
+}
+
 export function toPlinthError(err: unknown): PlinthError {
-  if (err instanceof PlinthError) return err;
+  // An internal error wrapping a data exception (e.g. raised inside a step) is still the client's.
+  if (err instanceof PlinthError) return err.code === 'PLINTH_INTERNAL' ? (dataException(err.cause) ?? err) : err;
   const e = err as { code?: unknown; message?: unknown } | null;
   const code = typeof e?.code === 'string' ? e.code : undefined;
   const message = typeof e?.message === 'string' ? e.message : '';
@@ -125,5 +140,5 @@ export function toPlinthError(err: unknown): PlinthError {
   // A CHECK constraint is the last line of defence for a rule the service should have checked.
   if (code === '23514') return new PlinthError('VALIDATION_FAILED', 'The values break a rule of the stored data (for example valid_to before valid_from).', {}, { cause: err });
   if (code === '57014') return new PlinthError('DATABASE_UNAVAILABLE', 'The database query timed out.', {}, { cause: err });
-  return new PlinthError('INTERNAL', undefined, {}, { cause: err });
+  return dataException(err) ?? new PlinthError('INTERNAL', undefined, {}, { cause: err });
 }

@@ -5,7 +5,6 @@
 import { ProtocolError, ProtocolErrorCode, type CallToolResult } from '@modelcontextprotocol/server';
 import { z } from 'zod';
 import { PlinthError, toPlinthError } from '../errors.js';
-import { dataExceptionOf } from '../http/problem.js';
 import type { Logger } from '../telemetry/logger.js';
 
 /** `_meta` key under which error results carry the machine-readable code. */
@@ -18,8 +17,7 @@ export function asPlinthError(err: unknown, logger?: Logger): PlinthError {
     const where = first && first.path.length > 0 ? first.path.join('.') : 'input';
     return new PlinthError('VALIDATION_FAILED', first ? `${where}: ${first.message}` : undefined);
   }
-  const plain = toPlinthError(err);
-  const e = plain.code === 'PLINTH_INTERNAL' ? (dataExceptionOf(err) ?? plain) : plain;
+  const e = toPlinthError(err);
   if (e.status >= 500) logger?.error({ err, code: e.code }, 'mcp request failed');
   return e;
 }

@@ -26,3 +26,15 @@ describe('error catalogue', () => {
     assert.ok(e.cause instanceof Error);
   });
 });
+
+describe('database data exceptions', () => {
+  it('are the client\'s input (400 PLINTH_VALIDATION_FAILED), also when wrapped in an internal error', () => {
+    for (const code of ['22P05', '22008', '22003']) {
+      const pgError = Object.assign(new Error('data exception'), { code });
+      assert.equal(toPlinthError(pgError).code, 'PLINTH_VALIDATION_FAILED', code);
+      assert.equal(toPlinthError(new PlinthError('INTERNAL', undefined, {}, { cause: pgError })).code, 'PLINTH_VALIDATION_FAILED', `${code} wrapped`);
+    }
+    assert.equal(toPlinthError(Object.assign(new Error('x'), { code: '42P01' })).code, 'PLINTH_INTERNAL', 'other SQLSTATEs stay internal');
+    assert.equal(toPlinthError(new PlinthError('CONFLICT')).code, 'PLINTH_CONFLICT', 'catalogue errors pass through');
+  });
+});

@@ -3,7 +3,7 @@ import fp from 'fastify-plugin';
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from 'fastify-type-provider-zod';
 import { PlinthError, toPlinthError, type ErrorName } from '../../errors.js';
-import { dataExceptionOf, sendProblem } from '../problem.js';
+import { sendProblem } from '../problem.js';
 
 const FASTIFY_CODES: Record<string, ErrorName> = {
   FST_ERR_CTP_BODY_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
@@ -16,7 +16,7 @@ const FASTIFY_CODES: Record<string, ErrorName> = {
 };
 
 function classify(error: FastifyError | Error): PlinthError {
-  if (error instanceof PlinthError) return error.code === 'PLINTH_INTERNAL' ? (dataExceptionOf(error) ?? error) : error;
+  if (error instanceof PlinthError) return toPlinthError(error);
   if (hasZodFastifySchemaValidationErrors(error)) {
     const issues = error.validation.map((v) => ({
       location: error.validationContext ?? 'body',
@@ -39,7 +39,7 @@ function classify(error: FastifyError | Error): PlinthError {
   if (status === 413) return new PlinthError('PAYLOAD_TOO_LARGE');
   if (status === 415) return new PlinthError('UNSUPPORTED_MEDIA_TYPE');
   if (status === 503 && code === 'FST_ERR_REP_ALREADY_SENT') return new PlinthError('INTERNAL');
-  return dataExceptionOf(error) ?? toPlinthError(error);
+  return toPlinthError(error);
 }
 
 export const errorsPlugin = fp(
