@@ -85,7 +85,8 @@ export class SidePool {
 
   /** A worker died: fail every job (the check fails; the next one starts fresh workers). */
   private fail(w: Worker, err: Error): void {
-    this.workers.splice(this.workers.indexOf(w), 1);
+    const at = this.workers.indexOf(w);
+    if (at >= 0) this.workers.splice(at, 1);
     this.busy.delete(w);
     const e = new PlinthError('INTERNAL', `drift worker failed: ${err.message}`);
     for (const waiter of this.waiting.values()) waiter.reject(e);
