@@ -1,10 +1,8 @@
 // CLI door for backups: `plinth backup`, `plinth restore`, `plinth drill`. Thin: parse, call, print.
 import { readFileSync } from 'node:fs';
-import { rename, writeFile } from 'node:fs/promises';
-import path from 'node:path';
 import type { Command } from 'commander';
 import { pino } from 'pino';
-import { Pushgateway, Registry } from 'prom-client';
+import { Registry } from 'prom-client';
 import { loadConfig } from '../config/index.js';
 import { PlinthError } from '../errors.js';
 import { listBackups } from '../ops/backup.js';
@@ -12,7 +10,7 @@ import { runBackup } from '../ops/backup.js';
 import { assertDrillPassed, drillMetrics, runDrill } from '../ops/drill.js';
 import { parseBackupRef, restoreBackup } from '../ops/restore.js';
 import { openBackupStorage } from '../ops/storage.js';
-import { recordBackupRun } from '../telemetry/job-metrics.js';
+import { exportJobMetrics, previousSample, recordBackupRun } from '../telemetry/job-metrics.js';
 import { createLogger } from '../telemetry/logger.js';
 
 type Print = (json: boolean, value: unknown, human: () => string) => void;
@@ -26,15 +24,6 @@ function nonNegativeInt(raw: string): number {
   return Number(raw);
 }
 
-/** The value of a Prometheus sample in a textfile written by an earlier run, if any. */
-function previousSample(file: string, metric: string): number | undefined {
-  try {
-    const m = new RegExp(`^${metric} (\\S+)$`, 'm').exec(readFileSync(file, 'utf8'));
-    return m ? Number(m[1]) : undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 export function registerBackupCommands(program: Command, print: Print): void {
   program
@@ -113,16 +102,8 @@ export function registerBackupCommands(program: Command, print: Print): void {
       const registry = new Registry();
       const previous = opts.metricsFile ? previousSample(opts.metricsFile, 'plinth_backup_drill_last_success_timestamp_seconds') : undefined;
       drillMetrics(registry, report, previous);
-      if (opts.metricsFile) {
-        const file = path.resolve(opts.metricsFile);
-        const temp = `${file}.${process.pid}.tmp`;
-        await writeFile(temp, await registry.metrics());
-        await rename(temp, file); // the collector never reads a half-written file
-      }
-      if (opts.pushgateway) {
-        // pushAdd (POST) replaces only these metric names, so a failed drill keeps the last success time.
-        await new Pushgateway(opts.pushgateway, {}, registry).pushAdd({ jobName: 'plinth_backup_drill' });
-      }
+      // pushAdd (POST) replaces only these metric names, so a failed drill keeps the last success time.
+      await exportJobMetrics(registry, 'plinth_backup_drill', { metricsFile: opts.metricsFile, pushgateway: opts.pushgateway });
       print(Boolean(opts.json), report, () =>
         [
           `drill of ${report.backup ?? '(no backup)'}${report.snapshotAt ? ` (snapshot ${report.snapshotAt}, ${report.backupAgeSeconds} s old)` : ''}`,
