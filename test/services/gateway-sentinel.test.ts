@@ -156,10 +156,17 @@ describe('failover of a private master + replica + Sentinel', () => {
     const sentinel = new Redis({ host: '127.0.0.1', port: ports.sentinel, maxRetriesPerRequest: 1 });
     sentinel.on('error', () => undefined);
     clients.push(sentinel);
-    await until('the Sentinel to see the replica', async () => {
-      const replicas = (await sentinel.call('SENTINEL', 'REPLICAS', 'failover-test')) as unknown[];
-      return replicas.length > 0 ? true : undefined;
-    }, 20_000);
+    // Sentinel promotes only a replica it has heard from recently, linked to the master, and not
+    // flagged down or disconnected: wait for that, not just for the replica to be listed.
+    await until('the Sentinel to see a promotable replica', async () => {
+      const replicas = (await sentinel.call('SENTINEL', 'REPLICAS', 'failover-test')) as string[][];
+      const promotable = replicas.some((fields) => {
+        const info = new Map<string, string>();
+        for (let i = 0; i + 1 < fields.length; i += 2) info.set(fields[i]!, fields[i + 1]!);
+        return info.get('flags') === 'slave' && info.get('master-link-status') === 'ok' && Number(info.get('info-refresh') ?? Infinity) < 5_000;
+      });
+      return promotable ? true : undefined;
+    }, 30_000);
   });
   after(async () => {
     for (const r of clients) r.disconnect();
@@ -183,7 +190,11 @@ describe('failover of a private master + replica + Sentinel', () => {
     const sentinel = new Redis({ host: '127.0.0.1', port: ports.sentinel, maxRetriesPerRequest: 1 });
     sentinel.on('error', () => undefined);
     clients.push(sentinel);
-    await sentinel.call('SENTINEL', 'FAILOVER', 'failover-test');
+    // NOGOODSLAVE can still answer while the Sentinel refreshes what it knows of the replica: retry.
+    await until('the Sentinel to accept FAILOVER', async () => {
+      await sentinel.call('SENTINEL', 'FAILOVER', 'failover-test');
+      return true;
+    }, 20_000);
     await until('the Sentinel to name the replica master', async () => {
       const [, port] = (await sentinel.call('SENTINEL', 'GET-MASTER-ADDR-BY-NAME', 'failover-test')) as [string, string];
       return Number(port) === ports.replica ? true : undefined;
