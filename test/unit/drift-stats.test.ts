@@ -382,6 +382,29 @@ describe('behaviour', () => {
     assert.deepEqual(v, copy, 'input untouched');
     for (let i = 0; i < v.length; i++) assert.ok(Object.is(got[i], want[i]), `index ${i}`);
   });
+  it('sortFloat64 orders skewed, clustered, tied and signed-zero data like TypedArray sort', () => {
+    let s = 11;
+    const rnd = (): number => {
+      s = (1664525 * s + 1013904223) % 4294967296;
+      return s / 4294967296;
+    };
+    const n = 60_000;
+    const shapes: Record<string, (i: number) => number> = {
+      lognormal: () => Math.exp(6 * (rnd() + rnd() + rnd() - 1.5)),
+      counts: () => Math.floor(-Math.log(1 - rnd()) * 3),
+      clusters: (i) => (i % 3 === 0 ? 1e9 : 0) + rnd() * 1e-3,
+      exponentSpread: () => (rnd() < 0.5 ? -1 : 1) * 2 ** Math.floor(rnd() * 200 - 100),
+      zeros: (i) => (i % 4 === 0 ? -0 : i % 4 === 1 ? 0 : rnd() - 0.5),
+      constant: () => 42,
+      sortedDescending: (i) => n - i,
+    };
+    for (const [name, f] of Object.entries(shapes)) {
+      const v = Float64Array.from({ length: n }, (_, i) => f(i));
+      const got = sortFloat64(v);
+      const want = v.slice().sort();
+      for (let i = 0; i < n; i++) assert.ok(Object.is(got[i], want[i]), `${name}: index ${i}`);
+    }
+  });
   it('binEdgesFromSummary handles a constant column like numpy', () => {
     assert.deepEqual([...binEdgesFromSummary({ min: 2, max: 2, count: 5 }, 'sturges')], [1.5, 2.5]);
   });

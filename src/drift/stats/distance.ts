@@ -7,8 +7,8 @@
 import { sortedSample, variance, mean, type Sample } from './sort.js';
 
 export interface SortedOption {
-  /** Both samples are already ascending (skips the sort). */
-  sorted?: boolean;
+  /** Both samples are already ascending (skips the sort); `'trusted'`: and known finite (skips the checks). */
+  sorted?: boolean | 'trusted';
 }
 
 /**
