@@ -106,6 +106,37 @@ export function createRegistryService(deps: RegistryServiceDeps) {
     await db.withTenant(tenantId, (tx) => deps.audit(tx, tenantId, audit, action, target, details));
   }
 
+  async function audited(tenantId: string, action: string, target: string): Promise<boolean> {
+    return db.withTenant(tenantId, async (tx) => ((await tx.query('SELECT 1 FROM audit_log WHERE action = $1 AND target = $2 LIMIT 1', [action, target])).rowCount ?? 0) > 0, { readOnly: true });
+  }
+
+  /**
+   * Moving an alias and auditing the move are two writes (the registry may be MLflow), so a crash
+   * between them — a killed worker inside a retraining workflow's promote step — would leave the
+   * move unaudited, and the retried promote finds the alias already in place. Every move leaves an
+   * entry, so an alias holding a version its latest entry does not name was moved without one:
+   * record it now, marked as recovered, with the previous holder the last entry knew.
+   */
+  async function auditUnrecordedMove(tenantId: string, audit: Audit, name: string, alias: string, version: number): Promise<void> {
+    const last = await db.withTenant(
+      tenantId,
+      async (tx) =>
+        (
+          await tx.query<{ action: string; version: string | null }>(
+            `SELECT action, details->>'version' AS version FROM audit_log
+              WHERE action IN ('model.promoted', 'model.alias_deleted') AND target = $1 AND details->>'alias' = $2
+              ORDER BY id DESC LIMIT 1`,
+            [name, alias],
+          )
+        ).rows[0],
+      { readOnly: true },
+    );
+    if (last?.action === 'model.promoted' && Number(last.version) === version) return;
+    const previous = last?.action === 'model.promoted' && last.version !== null ? Number(last.version) : null;
+    await record(tenantId, audit, 'model.promoted', name, { alias, version, previous_version: previous, recovered: true });
+    logger?.warn({ model: name, alias, version }, 'alias move found without its audit entry; recorded now');
+  }
+
   async function resolveAlias(t: TenantRef, name: string, alias: string, fresh: boolean): Promise<ModelVersion> {
     const key = cacheKey(t.id, name, alias);
     if (!fresh && cacheTtl > 0) {
@@ -200,7 +231,14 @@ export function createRegistryService(deps: RegistryServiceDeps) {
         tags: v.tags,
         idempotencyKey: v.idempotency_key,
       });
-      if (r.created) await record(tenantId, audit, 'model.version_created', `${v.name}/${r.version.version}`, { source: v.source, run_id: v.run_id ?? null });
+      const target = `${v.name}/${r.version.version}`;
+      const details = { source: v.source, run_id: v.run_id ?? null };
+      if (r.created) await record(tenantId, audit, 'model.version_created', target, details);
+      // A repeated idempotency key may be the retry of a create that committed and then crashed
+      // before its audit entry: that version was created here, so it must have one.
+      else if (v.idempotency_key !== undefined && !(await audited(tenantId, 'model.version_created', target))) {
+        await record(tenantId, audit, 'model.version_created', target, { ...details, recovered: true });
+      }
       return { ...r.version, created: r.created };
     },
 
@@ -256,7 +294,10 @@ export function createRegistryService(deps: RegistryServiceDeps) {
       } catch (err) {
         if (!isPlinthError(err, 'MODEL_ALIAS_NOT_FOUND')) throw err;
       }
-      if (previous === num) return { name: n, alias, version: num, previousVersion: previous, changed: false };
+      if (previous === num) {
+        await auditUnrecordedMove(tenantId, audit, n, alias, num);
+        return { name: n, alias, version: num, previousVersion: previous, changed: false };
+      }
       await port.setAlias(t, n, alias, num);
       invalidate(tenantId, n);
       await record(tenantId, audit, 'model.promoted', n, { alias, version: num, previous_version: previous });
