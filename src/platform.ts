@@ -15,6 +15,7 @@ import { adaptDrift, adaptRegistry, createMlflowRuns, createWorkflowMetrics, cre
 import { createMetrics, type Metrics } from './telemetry/metrics.js';
 import { refreshScrapeGauges } from './telemetry/collect.js';
 import { traceDatabase } from './telemetry/db-tracing.js';
+import { traceEmbedder, traceUpstreams } from './telemetry/llm-tracing.js';
 import { createTracing, type Tracing } from './telemetry/tracing.js';
 
 export interface Platform {
@@ -87,10 +88,12 @@ export async function startPlatform(config: Config, options: StartPlatformOption
         logger.info({ tenant: boot.tenant.name, key_file: boot.keyFile }, `created tenant "default" and an admin key; the key is in ${boot.keyFile}`);
       }
     }
-    const embedder = await createEmbedder(config, logger);
+    const rawEmbedder = await createEmbedder(config, logger);
+    const embedder = tracing.tracer ? traceEmbedder(rawEmbedder, tracing.tracer) : rawEmbedder;
     const memory = await createMemoryService({ db, embedder, audit: auth.recordAudit, logger, metrics });
     const documents = createDocumentService({ db, embedder, space: memory.space, audit: auth.recordAudit, maxBytes: config.server.documentMaxBytes });
     const gateway = createGateway({ config, db, logger, registry: metrics.registry, embedder, audit: auth.recordAudit });
+    if (tracing.tracer) traceUpstreams(gateway.upstreams, tracing.tracer);
     const rights = createRightsService({
       db,
       audit: auth.recordAudit,
@@ -109,7 +112,7 @@ export async function startPlatform(config: Config, options: StartPlatformOption
       webhook: { secret: config.mlflow.webhookSecret, maxAgeSeconds: config.mlflow.webhookMaxAgeSeconds },
     });
     const workflowRole = options.workflows ?? 'client';
-    const workflowDeps = { config, db, logger, metrics: createWorkflowMetrics(metrics.registry), registry: adaptRegistry(registry), drift: adaptDrift(drift), mlflow: createMlflowRuns(config) };
+    const workflowDeps = { config, db, logger, metrics: createWorkflowMetrics(metrics.registry), registry: adaptRegistry(registry), drift: adaptDrift(drift), mlflow: createMlflowRuns(config), tracing };
     const workflows = createWorkflowService({
       config,
       db,

@@ -1,10 +1,12 @@
 // The upstream port: one LLM server (Ollama's native API or any OpenAI-compatible server) that
 // lists its models and streams chat completions as OpenAI `chat.completion.chunk` objects, so
-// everything above this file speaks one dialect.
+// everything above this file speaks one dialect. With tracing on, each request carries the W3C
+// trace context of its GenAI span.
 import http from 'node:http';
 import https from 'node:https';
 import { maskUrl, scrub } from '../config/secret.js';
 import { PlinthError, type ErrorName } from '../errors.js';
+import { activeUpstreamSpan, withTraceContext } from '../telemetry/llm-tracing.js';
 import type { ChatChunk, ChatRequest } from './schema.js';
 import { retryAfterMs, upstreamErrorText } from '../upstream-errors.js';
 
@@ -139,9 +141,12 @@ function wrap(res: http.IncomingMessage): UpstreamResponse {
 
 /** An HTTP call with network failures mapped to retryable UpstreamErrors and HTTP errors mapped by status. */
 export async function request(url: string, init: UpstreamRequestInit, who: { upstream: string; secrets: readonly string[] }): Promise<UpstreamResponse> {
+  // With tracing on, the attempt's span (telemetry/llm-tracing.ts) is the upstream's parent.
+  const attempt = activeUpstreamSpan();
   let res: UpstreamResponse;
   try {
-    res = wrap(await send(new URL(url), init));
+    res = wrap(await send(new URL(url), attempt ? { ...init, headers: withTraceContext(attempt, init.headers) } : init));
+    attempt?.setAttribute('http.response.status_code', res.status);
   } catch (err) {
     if (init.signal.aborted) throw init.signal.reason;
     const e = err as { code?: unknown; message?: unknown; cause?: { code?: unknown; message?: unknown } };

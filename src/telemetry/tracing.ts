@@ -6,8 +6,9 @@
 //
 // Spans come from Plinth itself rather than monkey-patching instrumentations (which need loader
 // hooks under ESM): HTTP server spans (./http-tracing.ts), MCP tool spans (./tool-calls.ts),
-// database spans (./db-tracing.ts), and outbound `fetch` client spans below, which also carry the
-// W3C `traceparent` header to upstream services.
+// database spans (./db-tracing.ts), upstream LLM spans (./llm-tracing.ts), Redis command spans
+// (./redis-tracing.ts), workflow and step spans (./workflow-tracing.ts), and outbound `fetch` client
+// spans below, which also carry the W3C `traceparent` header to upstream services.
 import diagnosticsChannel from 'node:diagnostics_channel';
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
@@ -35,6 +36,7 @@ import { BasicTracerProvider, BatchSpanProcessor, ParentBasedSampler, TraceIdRat
 import type { Config } from '../config/index.js';
 import { VERSION } from '../version.js';
 import type { Logger } from './logger.js';
+import { traceRedisCommands } from './redis-tracing.js';
 
 export type TracingConfig = Config['otel'];
 
@@ -110,6 +112,7 @@ export function createTracing(config: TracingConfig, options: CreateTracingOptio
   });
   const tracer = provider.getTracer('plinth', VERSION);
   const stopFetchTracing = traceOutboundFetch(tracer);
+  const stopRedisTracing = traceRedisCommands(tracer);
   logger?.info({ endpoint: config.endpoint, service: config.serviceName, sample_ratio: config.sampleRatio }, 'tracing on: exporting OTLP/HTTP spans');
 
   let shut: Promise<void> | undefined;
@@ -135,6 +138,7 @@ export function createTracing(config: TracingConfig, options: CreateTracingOptio
     shutdown() {
       shut ??= (async () => {
         stopFetchTracing();
+        stopRedisTracing();
         let timer: NodeJS.Timeout | undefined;
         try {
           // An unreachable collector must not hold up process shutdown: bound the last export.

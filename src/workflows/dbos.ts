@@ -21,7 +21,8 @@ import { VERSION } from '../version.js';
 import { monitorTick, TICK_SCHEDULE } from './monitors.js';
 import { RETENTION_SCHEDULE, retentionSweep } from './retention.js';
 import { retrainWorkflow } from './retrain.js';
-import { checkCron, setWorkflowDeps, type WorkflowDeps } from './runtime.js';
+import { checkCron, setWorkflowDeps, traced, type WorkflowDeps } from './runtime.js';
+import { rememberWorkflowStart } from '../telemetry/workflow-tracing.js';
 import { recordAndEnqueue } from './start.js';
 import { embeddedPool } from './embedded-pool.js';
 import type { RetrainRequest } from './schema.js';
@@ -120,8 +121,11 @@ export async function startWorkflowEngine(options: StartEngineOptions): Promise<
   let launched = false;
   // Constructing the client touches no database; it is ready before recovery runs any workflow.
   const c = await DBOSClient.create({ systemDatabaseUrl: target.url, systemDatabasePool: pool, systemDatabaseSchemaName: schema, logger: dlog, applicationName: APP_NAME });
-  const enqueue = (workflowId: string, request: RetrainRequest) =>
-    c.enqueue({ queueName: RETRAIN_QUEUE, workflowName: RETRAIN_WORKFLOW, workflowID: workflowId }, request).then(() => undefined);
+  const enqueue = (workflowId: string, request: RetrainRequest) => {
+    // Run here: the run continues the trace of the request that started it.
+    if (role === 'executor') rememberWorkflowStart(workflowId);
+    return c.enqueue({ queueName: RETRAIN_QUEUE, workflowName: RETRAIN_WORKFLOW, workflowID: workflowId }, request).then(() => undefined);
+  };
   try {
     if (role === 'executor') {
       if (DBOS.isInitialized()) throw new PlinthError('WORKFLOWS_UNAVAILABLE', 'A workflow executor is already running in this process.');
@@ -130,9 +134,9 @@ export async function startWorkflowEngine(options: StartEngineOptions): Promise<
       checkCron(config.workflows.monitorTick);
       checkCron(config.retention.schedule);
       setWorkflowDeps({ ...deps, startRetrain: (id, request) => recordAndEnqueue(deps.db, enqueue, id, request) });
-      DBOS.registerWorkflow(retrainWorkflow, { name: RETRAIN_WORKFLOW });
-      const tick = DBOS.registerWorkflow(monitorTick, { name: TICK_WORKFLOW });
-      const sweep = DBOS.registerWorkflow(retentionSweep, { name: RETENTION_WORKFLOW });
+      DBOS.registerWorkflow(traced(RETRAIN_WORKFLOW, retrainWorkflow), { name: RETRAIN_WORKFLOW });
+      const tick = DBOS.registerWorkflow(traced(TICK_WORKFLOW, monitorTick), { name: TICK_WORKFLOW });
+      const sweep = DBOS.registerWorkflow(traced(RETENTION_WORKFLOW, retentionSweep), { name: RETENTION_WORKFLOW });
       DBOS.setConfig({
         name: APP_NAME,
         systemDatabaseUrl: target.url,

@@ -6,7 +6,7 @@
 // finds the first).
 import { DBOS } from '@dbos-inc/dbos-sdk';
 import { toPlinthError } from '../errors.js';
-import { cronMatches, workflowDeps } from './runtime.js';
+import { cronMatches, runStep, workflowDeps } from './runtime.js';
 import { retrainConfig, type RetrainRequest } from './schema.js';
 import { findMonitor, listEnabledMonitors, recordCheck, type MonitorRow } from './store.js';
 
@@ -73,7 +73,7 @@ export async function checkMonitor(monitor: MonitorRow, scheduledAt: Date): Prom
 
 /** The scheduled workflow body: (scheduled time, schedule context). */
 export async function monitorTick(scheduledAt: Date, _context: unknown): Promise<void> {
-  const due = await DBOS.runStep(
+  const due = await runStep(
     async (): Promise<DueMonitor[]> => {
       const monitors = await listEnabledMonitors(workflowDeps().db);
       return monitors.filter((m) => cronMatches(m.schedule, scheduledAt)).map((m) => ({ id: m.id, tenantId: m.tenant_id }));
@@ -81,7 +81,7 @@ export async function monitorTick(scheduledAt: Date, _context: unknown): Promise
     { name: 'due-monitors', retriesAllowed: true, maxAttempts: 4, intervalSeconds: 2 },
   );
   for (const m of due) {
-    await DBOS.runStep(
+    await runStep(
       async () => {
         const d = workflowDeps();
         // Re-read: the monitor may have been changed or deleted since the tick listed it.

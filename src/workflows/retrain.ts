@@ -12,7 +12,7 @@ import { PlinthError, toPlinthError } from '../errors.js';
 import { poll, resolveResult, runCommand, submit, type ActionContext, type TrainingResult } from './actions.js';
 import { evaluateGate, metricsFromTags, METRIC_TAG_PREFIX, type GateDecision } from './gate.js';
 import { excerpt, requestJson } from './http.js';
-import { workflowDeps } from './runtime.js';
+import { runStep, workflowDeps } from './runtime.js';
 import type { RetrainRequest } from './schema.js';
 import { updateRun, type RunUpdate } from './store.js';
 
@@ -53,10 +53,10 @@ async function train(workflowId: string, req: RetrainRequest): Promise<TrainingR
   const action = req.action;
   if (action.type === 'command') {
     // One step: a command interrupted by a crash is started again on recovery.
-    const raw = await DBOS.runStep(() => runCommand(action, actionContext(workflowId, req)), { name: 'train' });
-    return DBOS.runStep(() => resolveResult(raw, actionContext(workflowId, req)), { name: 'resolve-result', ...RETRY });
+    const raw = await runStep(() => runCommand(action, actionContext(workflowId, req)), { name: 'train' });
+    return runStep(() => resolveResult(raw, actionContext(workflowId, req)), { name: 'resolve-result', ...RETRY });
   }
-  const submission = await DBOS.runStep(() => submit(action, ctx), { name: 'submit', ...RETRY });
+  const submission = await runStep(() => submit(action, ctx), { name: 'submit', ...RETRY });
   let result = submission.result ?? null;
   if (!result) {
     const interval = action.poll_interval_ms ?? d.config.workflows.pollIntervalMs;
@@ -64,7 +64,7 @@ async function train(workflowId: string, req: RetrainRequest): Promise<TrainingR
     for (;;) {
       // Durable: a restart during the sleep wakes at the same deadline, not a fresh interval.
       await DBOS.sleep(interval);
-      const p = await DBOS.runStep(() => poll(action, submission.id, actionContext(workflowId, req)), { name: 'poll', ...RETRY });
+      const p = await runStep(() => poll(action, submission.id, actionContext(workflowId, req)), { name: 'poll', ...RETRY });
       if (p.state === 'succeeded') {
         result = p.result;
         break;
@@ -73,7 +73,7 @@ async function train(workflowId: string, req: RetrainRequest): Promise<TrainingR
       if ((await DBOS.now()) > deadline) throw new PlinthError('TRAINING_FAILED', `Training did not finish within ${action.timeout_ms ?? d.config.workflows.trainingTimeoutMs} ms.`);
     }
   }
-  return DBOS.runStep(() => resolveResult(result, actionContext(workflowId, req)), { name: 'resolve-result', ...RETRY });
+  return runStep(() => resolveResult(result, actionContext(workflowId, req)), { name: 'resolve-result', ...RETRY });
 }
 
 async function evaluate(req: RetrainRequest, candidate: Record<string, number>): Promise<Evaluation> {
@@ -122,14 +122,14 @@ export async function retrainWorkflow(req: RetrainRequest): Promise<RetrainOutco
   const workflowId = DBOS.workflowID!;
   const audit: Audit = { actor: req.actor, requestId: workflowId };
   try {
-    await DBOS.runStep(() => record(workflowId, req.tenantId, { status: 'training' }), { name: 'mark-training', ...RETRY });
+    await runStep(() => record(workflowId, req.tenantId, { status: 'training' }), { name: 'mark-training', ...RETRY });
     const result = await train(workflowId, req);
     const candidate = result.metrics;
     const source = result.source;
     if (!source) throw new PlinthError('TRAINING_FAILED', 'The training result has no model source.');
-    await DBOS.runStep(() => record(workflowId, req.tenantId, { status: 'evaluating', trainingRunId: result.runId, candidateMetrics: candidate }), { name: 'mark-evaluating', ...RETRY });
-    const ev = await DBOS.runStep(() => evaluate(req, candidate), { name: 'evaluate', ...RETRY });
-    const version = await DBOS.runStep(
+    await runStep(() => record(workflowId, req.tenantId, { status: 'evaluating', trainingRunId: result.runId, candidateMetrics: candidate }), { name: 'mark-evaluating', ...RETRY });
+    const ev = await runStep(() => evaluate(req, candidate), { name: 'evaluate', ...RETRY });
+    const version = await runStep(
       async () => {
         const reg = workflowDeps().registry;
         if (!reg) throw new PlinthError('WORKFLOWS_UNAVAILABLE', 'No model registry is available to this worker.');
@@ -143,7 +143,7 @@ export async function retrainWorkflow(req: RetrainRequest): Promise<RetrainOutco
       { name: 'register', ...RETRY },
     );
     if (ev.decision.pass) {
-      await DBOS.runStep(() => workflowDeps().registry!.promote(req.tenantId, req.model, version, CHAMPION_ALIAS, audit), { name: 'promote', ...RETRY });
+      await runStep(() => workflowDeps().registry!.promote(req.tenantId, req.model, version, CHAMPION_ALIAS, audit), { name: 'promote', ...RETRY });
     }
     const outcome: RetrainOutcome = {
       workflow_id: workflowId,
@@ -156,7 +156,7 @@ export async function retrainWorkflow(req: RetrainRequest): Promise<RetrainOutco
       candidate_metrics: candidate,
       champion_metrics: ev.championMetrics,
     };
-    await DBOS.runStep(
+    await runStep(
       () =>
         record(workflowId, req.tenantId, {
           status: outcome.status,
@@ -169,7 +169,7 @@ export async function retrainWorkflow(req: RetrainRequest): Promise<RetrainOutco
         }),
       { name: 'record', ...RETRY },
     );
-    await DBOS.runStep(async () => {
+    await runStep(async () => {
       workflowDeps().metrics.retrainRuns.inc({ outcome: outcome.status });
       await notify(req, outcome);
     }, { name: 'notify' });
@@ -179,8 +179,8 @@ export async function retrainWorkflow(req: RetrainRequest): Promise<RetrainOutco
     if (err instanceof DBOSErrors.DBOSWorkflowCancelledError) throw err;
     const e = toPlinthError(err);
     const reason = e.is('INTERNAL') && err instanceof Error ? err.message : e.message;
-    await DBOS.runStep(() => record(workflowId, req.tenantId, { status: 'failed', reason, errorCode: e.code, finished: true }), { name: 'record-failure', ...RETRY });
-    await DBOS.runStep(async () => {
+    await runStep(() => record(workflowId, req.tenantId, { status: 'failed', reason, errorCode: e.code, finished: true }), { name: 'record-failure', ...RETRY });
+    await runStep(async () => {
       workflowDeps().metrics.retrainRuns.inc({ outcome: 'failed' });
       await notify(req, { workflow_id: workflowId, model: req.model, status: 'failed', reason, error_code: e.code });
     }, { name: 'notify-failure' });

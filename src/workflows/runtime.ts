@@ -1,12 +1,15 @@
 // What running workflow code needs at run time. DBOS workflows are registered once per process
 // (DBOS is a process-wide singleton), so their bodies find the platform's services here, set by
 // the engine when it launches, rather than in closures.
+import { DBOS, type StepConfig } from '@dbos-inc/dbos-sdk';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { TimeMatcher, validateCrontab } from '@dbos-inc/dbos-sdk/internal/scheduler/crontab';
 import type { Config } from '../config/index.js';
 import type { Database } from '../db/index.js';
 import { PlinthError } from '../errors.js';
 import type { Logger } from '../telemetry/logger.js';
+import type { Tracing } from '../telemetry/tracing.js';
+import { inStepSpan, inWorkflowSpan } from '../telemetry/workflow-tracing.js';
 import type { MlflowRuns } from './mlflow-runs.js';
 import type { DriftChecker, ModelRegistry } from './ports.js';
 import type { RetrainRequest } from './schema.js';
@@ -46,6 +49,8 @@ export interface WorkflowDeps {
   registry: ModelRegistry | undefined;
   drift: DriftChecker | undefined;
   mlflow: MlflowRuns | undefined;
+  /** Spans of workflow runs and steps (absent or off: none). */
+  tracing?: Tracing;
   /** Records the run and enqueues its workflow; idempotent per workflow id. */
   startRetrain(workflowId: string, request: RetrainRequest): Promise<{ created: boolean }>;
 }
@@ -59,6 +64,16 @@ export function setWorkflowDeps(deps: WorkflowDeps | undefined): void {
 export function workflowDeps(): WorkflowDeps {
   if (!current) throw new PlinthError('WORKFLOWS_UNAVAILABLE', 'The workflow runtime is not started in this process.');
   return current;
+}
+
+/** A workflow body that runs in its span `workflow <name>` (telemetry/workflow-tracing.ts). */
+export function traced<A extends unknown[], R>(name: string, body: (...args: A) => Promise<R>): (...args: A) => Promise<R> {
+  return (...args: A) => inWorkflowSpan(current?.tracing?.tracer, name, DBOS.workflowID, () => body(...args));
+}
+
+/** DBOS.runStep, with each run of the step's body in a span `step <name>`. */
+export function runStep<T>(fn: () => Promise<T>, config: StepConfig & { name: string }): Promise<T> {
+  return DBOS.runStep(() => inStepSpan(current?.tracing?.tracer, config.name, DBOS.workflowID, fn), config);
 }
 
 /** Throws INVALID_SCHEDULE for a cron expression DBOS would not run. */

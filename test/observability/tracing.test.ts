@@ -2,12 +2,20 @@
 // arriving with a W3C traceparent becomes HTTP server span → tools/call span → database spans in
 // the caller's trace; log lines carry the trace and span ids; probes and scrapes stay untraced;
 // and a real Prometheus (exemplar storage on) scrapes the OpenMetrics exposition and keeps the
-// trace ids as exemplars of the HTTP latency histogram.
+// trace ids as exemplars of the HTTP latency histogram. A gateway chat completion through the
+// Ollama test double becomes HTTP span → one GenAI span per upstream attempt (with token counts,
+// the upstream receiving the attempt's traceparent), an embeddings call becomes a GenAI
+// `embeddings` span over its HTTP client span, and a retraining workflow started over the API runs
+// as workflow → step spans in the trace of the request that started it.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { startOllamaDouble, type LlmDouble } from '../helpers/llm-doubles.js';
 import { connectMcp, METRICS_TOKEN, scrape, startPlinth, startPrometheus, type RunningPlinth } from './helpers.js';
 
 interface OtlpAttribute {
@@ -20,6 +28,8 @@ interface OtlpSpan {
   parentSpanId?: string;
   name: string;
   kind: number;
+  startTimeUnixNano?: string;
+  endTimeUnixNano?: string;
   attributes?: OtlpAttribute[];
   status?: { code?: number };
 }
@@ -191,5 +201,190 @@ describe('tracing: OTLP export, span tree, log correlation, exemplars', () => {
     } finally {
       await prometheus.close();
     }
+  });
+});
+
+/** Span duration in milliseconds, from the OTLP nanosecond timestamps. */
+function durationMs(span: ReceivedSpan): number {
+  return Number(BigInt(span.endTimeUnixNano ?? '0') - BigInt(span.startTimeUnixNano ?? '0')) / 1e6;
+}
+
+const TRAIN_SCRIPT = `console.log(JSON.stringify({ run_id: 'run-1', source: 'file:///models/1', metrics: { accuracy: 0.9 } }));\n`;
+
+describe('tracing: upstream LLM calls and workflow runs', { timeout: 180_000 }, () => {
+  let receiver: Awaited<ReturnType<typeof startReceiver>>;
+  let ollama: LlmDouble;
+  let plinth: RunningPlinth;
+  let dir: string;
+  let script: string;
+  let key: string;
+  const traceparent = () => {
+    const traceId = randomBytes(16).toString('hex');
+    return { traceId, header: `00-${traceId}-${randomBytes(8).toString('hex')}-01` };
+  };
+  const flush = () => plinth.t.platform.tracing.forceFlush();
+  const inTrace = (traceId: string) => receiver.spans.filter((s) => s.traceId === traceId);
+  const chat = (header: string, body: Record<string, unknown>) =>
+    fetch(`${plinth.url}/v1/chat/completions`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', traceparent: header }, body: JSON.stringify(body) });
+
+  before(async () => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'plinth-trace-wf-'));
+    script = path.join(dir, 'train.cjs');
+    writeFileSync(script, TRAIN_SCRIPT);
+    receiver = await startReceiver();
+    ollama = await startOllamaDouble({ models: ['llama3.2', 'nomic-embed-text'] });
+    plinth = await startPlinth(
+      {
+        OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+        OLLAMA_URL: ollama.url,
+        EMBEDDINGS_PROVIDER: 'ollama',
+        EMBEDDINGS_MODEL: 'nomic-embed-text',
+        GATEWAY_SEMANTIC_CACHE: 'off',
+        GATEWAY_RETRY_BASE_MS: '5',
+        GATEWAY_REQUESTS_PER_MINUTE: '10000',
+        GATEWAY_TOKENS_PER_MINUTE: '10000000',
+        WORKFLOWS_ALLOWED_COMMANDS: process.execPath,
+        LOG_LEVEL: 'warn',
+      },
+      { workflows: 'executor' },
+    );
+    const tenant = await plinth.t.platform.auth.getTenant('default');
+    key = (await plinth.t.platform.auth.createKey(tenant.id, { name: 'llm', scopes: ['llm:invoke'] }, { actor: 'test' })).key;
+    // The gateway lists the upstream's models once; the faults below are then for chat calls.
+    const models = await fetch(`${plinth.url}/v1/models`, { headers: { authorization: `Bearer ${key}` } });
+    assert.equal(models.status, 200, await models.text());
+  });
+
+  after(async () => {
+    await plinth?.close();
+    await ollama?.close();
+    await receiver?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('makes one GenAI client span per upstream attempt under the HTTP span, and sends each attempt’s traceparent upstream', async () => {
+    const { traceId, header } = traceparent();
+    ollama.faults.failNext(1, 503);
+    const res = await chat(header, { model: 'llama3.2', messages: [{ role: 'user', content: 'Private words: the vault code is 4711.' }], max_tokens: 64, temperature: 0.2 });
+    assert.equal(res.status, 200, await res.clone().text());
+    const answer = (await res.json()) as { usage: { prompt_tokens: number; completion_tokens: number } };
+    await flush();
+    const spans = inTrace(traceId);
+    const http = spans.find((s) => s.name === 'POST /v1/chat/completions');
+    assert.ok(http, spans.map((s) => s.name).join(', '));
+    const attempts = spans.filter((s) => s.name === 'chat llama3.2').sort((a, b) => Number(BigInt(a.startTimeUnixNano ?? '0') - BigInt(b.startTimeUnixNano ?? '0')));
+    assert.equal(attempts.length, 2, 'a failed attempt and the retry');
+    for (const a of attempts) {
+      assert.equal(a.parentSpanId, http.spanId, 'every attempt is a child of the request span');
+      assert.equal(a.kind, 3, 'CLIENT');
+      assert.equal(a.attributes['gen_ai.operation.name'], 'chat');
+      assert.equal(a.attributes['gen_ai.provider.name'], 'ollama');
+      assert.equal(a.attributes['gen_ai.system'], 'ollama');
+      assert.equal(a.attributes['gen_ai.request.model'], 'llama3.2');
+      assert.equal(a.attributes['gen_ai.request.max_tokens'], 64);
+      assert.equal(a.attributes['gen_ai.request.temperature'], 0.2);
+      assert.equal(a.attributes['server.address'], '127.0.0.1');
+      assert.equal(a.attributes['server.port'], Number(new URL(ollama.url).port));
+    }
+    const [failed, ok] = attempts as [ReceivedSpan, ReceivedSpan];
+    assert.equal(failed.attributes['http.response.status_code'], 503);
+    assert.equal(failed.attributes['error.type'], 'PLINTH_UPSTREAM_UNAVAILABLE');
+    assert.equal(failed.status?.code, 2, 'ERROR');
+    assert.equal(ok.attributes['http.response.status_code'], 200);
+    assert.equal(ok.attributes['error.type'], undefined);
+    assert.equal(ok.attributes['gen_ai.response.model'], 'llama3.2');
+    assert.equal(ok.attributes['gen_ai.usage.input_tokens'], answer.usage.prompt_tokens);
+    assert.equal(ok.attributes['gen_ai.usage.output_tokens'], answer.usage.completion_tokens);
+    assert.ok(answer.usage.completion_tokens > 0);
+    assert.equal(typeof ok.attributes['gen_ai.response.time_to_first_chunk'], 'number');
+
+    // The double saw both attempts, each with its own span as the parent.
+    const sent = ollama.requestsTo('/api/chat').slice(-2).map((r) => String(r.headers.traceparent));
+    assert.deepEqual(sent, attempts.map((a) => `00-${traceId}-${a.spanId}-01`));
+    // Never the conversation.
+    for (const s of spans) assert.doesNotMatch(JSON.stringify(s.attributes), /vault code|4711|Echo/);
+  });
+
+  it('ends a streamed completion’s span when the stream ends, with the time to first chunk before it', async () => {
+    const { traceId, header } = traceparent();
+    ollama.faults.chunkDelayMs = 60;
+    try {
+      const res = await chat(header, { model: 'llama3.2', messages: [{ role: 'user', content: 'one two three four five six' }], stream: true, temperature: 1 });
+      assert.equal(res.status, 200);
+      const body = await res.text();
+      assert.match(body, /\[DONE\]/);
+    } finally {
+      ollama.faults.chunkDelayMs = 0;
+    }
+    await flush();
+    const span = inTrace(traceId).find((s) => s.name === 'chat llama3.2');
+    assert.ok(span, inTrace(traceId).map((s) => s.name).join(', '));
+    // "Echo: one two three four five six" is 7 chunks, 60 ms apart, plus the final one.
+    const ttftMs = Number(span.attributes['gen_ai.response.time_to_first_chunk']) * 1000;
+    assert.ok(durationMs(span) >= 6 * 60 - 20, `span lasted ${durationMs(span).toFixed(0)} ms: it covers the whole stream`);
+    assert.ok(ttftMs < durationMs(span) - 200, `first chunk after ${ttftMs.toFixed(0)} ms, well before the end`);
+    assert.ok(Number(span.attributes['gen_ai.usage.output_tokens']) >= 7, 'usage arrives with the last chunk');
+  });
+
+  it('makes an embeddings call a GenAI span over the HTTP client span that carries the traceparent', async () => {
+    const { traceId, header } = traceparent();
+    const res = await fetch(`${plinth.url}/v1/embeddings`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', traceparent: header },
+      body: JSON.stringify({ model: 'nomic-embed-text', input: ['private text one', 'private text two'] }),
+    });
+    assert.equal(res.status, 200, await res.clone().text());
+    await flush();
+    const spans = inTrace(traceId);
+    const http = spans.find((s) => s.name === 'POST /v1/embeddings');
+    const embed = spans.find((s) => s.name === 'embeddings nomic-embed-text');
+    assert.ok(http && embed, spans.map((s) => s.name).join(', '));
+    assert.equal(embed.parentSpanId, http.spanId);
+    assert.equal(embed.kind, 3, 'CLIENT');
+    assert.equal(embed.attributes['gen_ai.operation.name'], 'embeddings');
+    assert.equal(embed.attributes['gen_ai.provider.name'], 'ollama');
+    assert.equal(embed.attributes['gen_ai.request.model'], 'nomic-embed-text');
+    assert.equal(embed.attributes['plinth.embeddings.inputs'], 2);
+    assert.equal(typeof embed.attributes['gen_ai.embeddings.dimension.count'], 'number');
+    const call = spans.find((s) => s.parentSpanId === embed.spanId && s.name === 'POST');
+    assert.ok(call, 'the HTTP request to the provider is under the embeddings span');
+    assert.equal(call.attributes['server.address'], '127.0.0.1');
+    const sent = ollama.requestsTo('/api/embed').at(-1);
+    assert.equal(sent?.headers.traceparent, `00-${traceId}-${call.spanId}-01`);
+    for (const s of spans) assert.doesNotMatch(JSON.stringify(s.attributes), /private text/);
+  });
+
+  it('runs a retraining workflow started over the API as workflow and step spans in the request’s trace', async () => {
+    const { traceId, header } = traceparent();
+    const res = await fetch(`${plinth.url}/v1/workflows/retrain`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${plinth.t.adminKey}`, 'content-type': 'application/json', traceparent: header },
+      body: JSON.stringify({ model: 'churn', action: { type: 'command', command: process.execPath, args: [script] }, gate: [{ metric: 'accuracy', direction: 'max' }] }),
+    });
+    assert.equal(res.status, 202, await res.clone().text());
+    const { workflow_id: workflowId } = (await res.json()) as { workflow_id: string };
+    const who = (await (await fetch(`${plinth.url}/v1/whoami`, { headers: { authorization: `Bearer ${plinth.t.adminKey}` } })).json()) as { tenant_id: string };
+    const done = await plinth.t.platform.workflows.wait({ tenantId: who.tenant_id, root: true }, workflowId, 90_000);
+    assert.equal(done.status, 'SUCCESS', JSON.stringify(done));
+    await flush();
+
+    const spans = inTrace(traceId);
+    const http = spans.find((s) => s.name === 'POST /v1/workflows/retrain');
+    assert.ok(http, spans.map((s) => s.name).join(', '));
+    const workflow = spans.find((s) => s.name === 'workflow plinth.retrain');
+    assert.ok(workflow, `a workflow span in the request's trace: ${spans.map((s) => s.name).join(', ')}`);
+    assert.equal(workflow.parentSpanId, http.spanId, 'the run continues the request that started it');
+    assert.equal(workflow.attributes['plinth.workflow.id'], workflowId);
+    assert.equal(workflow.attributes['plinth.workflow.name'], 'plinth.retrain');
+
+    const steps = spans.filter((s) => s.parentSpanId === workflow.spanId && s.name.startsWith('step '));
+    const names = steps.map((s) => s.name);
+    for (const step of ['step mark-training', 'step train', 'step resolve-result', 'step evaluate', 'step register', 'step promote', 'step record', 'step notify']) {
+      assert.ok(names.includes(step), `${step} among ${names.join(', ')}`);
+    }
+    for (const s of steps) assert.equal(s.attributes['plinth.workflow.id'], workflowId);
+    const record = steps.find((s) => s.name === 'step record')!;
+    assert.equal(record.attributes['plinth.workflow.step'], 'record');
+    assert.ok(spans.some((s) => s.parentSpanId === record.spanId && s.name === 'transaction'), 'the step’s database work nests under it');
   });
 });
