@@ -163,6 +163,17 @@ export async function main(args: string[]): Promise<number> {
 
     const stats = Object.fromEntries(MIX.map(([op]) => [op, { latencies: [] as number[], errors: 0 }])) as Record<Op, OpStats>;
     const memory: Array<{ t_s: number; rss_mib: number }> = [];
+    // V8 heap in use, from the server's own /metrics: RSS also moves with allocator and pool
+    // settling, while a leak shows as heap that the collector can no longer free — a rising floor.
+    const heap: Array<{ t_s: number; heap_used_mib: number }> = [];
+    const sampleHeap = (t_s: number) =>
+      void request(`${base}/metrics`, 'GET', { authorization: `Bearer ${admin}` }).then(
+        (r) => {
+          const m = /^plinth_nodejs_heap_size_used_bytes (\S+)$/m.exec(r.text);
+          if (r.status === 200 && m) heap.push({ t_s, heap_used_mib: Math.round((Number(m[1]) / 2 ** 20) * 10) / 10 });
+        },
+        () => undefined,
+      );
     const pid = server.proc.pid;
     const cpu0 = cpuMs(pid);
     const total = Math.round(rate * minutes * 60);
@@ -175,7 +186,8 @@ export async function main(args: string[]): Promise<number> {
       if (due - t0 >= nextSample) {
         const rss = rssMiB(pid);
         if (rss !== undefined) memory.push({ t_s: Math.round((due - t0) / 100) / 10, rss_mib: Math.round(rss * 10) / 10 });
-        nextSample += 10_000;
+        nextSample += 5_000;
+        sampleHeap(Math.round((due - t0) / 100) / 10);
       }
       const wait = due - performance.now();
       if (wait > 1) await sleep(wait - 0.5);
@@ -204,16 +216,25 @@ export async function main(args: string[]): Promise<number> {
     const rssEnd = rssMiB(pid);
     if (rssEnd !== undefined) memory.push({ t_s: Math.round(wallS * 10) / 10, rss_mib: Math.round(rssEnd * 10) / 10 });
 
-    // Memory growth: least-squares slope of RSS over the second half of the run, in MiB/min.
-    const half = memory.filter((s) => s.t_s >= wallS / 2);
-    const slope = (() => {
-      if (half.length < 3) return NaN;
-      const mx = half.reduce((a, s) => a + s.t_s, 0) / half.length;
-      const my = half.reduce((a, s) => a + s.rss_mib, 0) / half.length;
-      const num_ = half.reduce((a, s) => a + (s.t_s - mx) * (s.rss_mib - my), 0);
-      const den = half.reduce((a, s) => a + (s.t_s - mx) ** 2, 0);
+    // Memory growth, in MiB/min, as least-squares slopes over the second half of the run: of RSS,
+    // and of the heap's floor (the lowest heap in use in each minute, i.e. after a collection).
+    const slopePerMin = (points: Array<[number, number]>): number => {
+      if (points.length < 3) return NaN;
+      const mx = points.reduce((a, [x]) => a + x, 0) / points.length;
+      const my = points.reduce((a, [, y]) => a + y, 0) / points.length;
+      const num_ = points.reduce((a, [x, y]) => a + (x - mx) * (y - my), 0);
+      const den = points.reduce((a, [x]) => a + (x - mx) ** 2, 0);
       return (num_ / den) * 60;
-    })();
+    };
+    const slope = slopePerMin(memory.filter((s) => s.t_s >= wallS / 2).map((s) => [s.t_s, s.rss_mib]));
+    const floors = new Map<number, { t_s: number; mib: number }>();
+    for (const h of heap) {
+      const minute = Math.floor(h.t_s / 60);
+      const f = floors.get(minute);
+      if (!f || h.heap_used_mib < f.mib) floors.set(minute, { t_s: minute * 60 + 30, mib: h.heap_used_mib });
+    }
+    const heapFloors = [...floors.values()].sort((a, b) => a.t_s - b.t_s);
+    const heapSlope = slopePerMin(heapFloors.filter((f) => f.t_s >= wallS / 2).map((f) => [f.t_s, f.mib]));
 
     const rows = MIX.map(([op]) => {
       const s = stats[op];
@@ -236,6 +257,9 @@ export async function main(args: string[]): Promise<number> {
       rss_end_mib: memory.at(-1)?.rss_mib ?? null,
       rss_max_mib: memory.length ? Math.max(...memory.map((s) => s.rss_mib)) : null,
       rss_slope_second_half_mib_per_min: slope,
+      heap_floor_first_minute_mib: heapFloors[0]?.mib ?? null,
+      heap_floor_last_minute_mib: heapFloors.at(-1)?.mib ?? null,
+      heap_floor_slope_second_half_mib_per_min: heapSlope,
     };
 
     process.stdout.write(`\nmachine: ${m.cpu}, ${m.cores} cores, ${m.memory_gib} GiB, ${m.node}; load average at start ${m.load_average_at_start.join(' ')}\n`);
@@ -243,13 +267,29 @@ export async function main(args: string[]): Promise<number> {
     process.stdout.write(`${table(['operation', 'requests', 'errors', 'p50 ms', 'p95 ms', 'p99 ms', 'max ms'], rows.map((r) => [r.op, String(r.requests), String(r.errors), r.p50_ms, r.p95_ms, r.p99_ms, r.max_ms]))}\n\n`);
     process.stdout.write(
       `${table(
-        ['total requests', 'throughput /s', 'errors', 'error rate', 'p50 ms', 'p95 ms', 'p99 ms', 'server CPU (cores)', 'RSS start MiB', 'RSS end MiB', 'RSS slope, 2nd half, MiB/min'],
-        [[String(summary.requests), summary.throughput_per_s, String(summary.errors), summary.error_rate, summary.p50_ms, summary.p95_ms, summary.p99_ms, summary.server_cpu_share, summary.rss_start_mib, summary.rss_end_mib, summary.rss_slope_second_half_mib_per_min]],
+        ['total requests', 'throughput /s', 'errors', 'error rate', 'p50 ms', 'p95 ms', 'p99 ms', 'server CPU (cores)', 'RSS start MiB', 'RSS end MiB', 'RSS slope, 2nd half, MiB/min', 'heap floor first / last minute MiB', 'heap floor slope, 2nd half, MiB/min'],
+        [
+          [
+            String(summary.requests),
+            summary.throughput_per_s,
+            String(summary.errors),
+            summary.error_rate,
+            summary.p50_ms,
+            summary.p95_ms,
+            summary.p99_ms,
+            summary.server_cpu_share,
+            summary.rss_start_mib,
+            summary.rss_end_mib,
+            summary.rss_slope_second_half_mib_per_min,
+            `${fmt(summary.heap_floor_first_minute_mib ?? NaN)} / ${fmt(summary.heap_floor_last_minute_mib ?? NaN)}`,
+            summary.heap_floor_slope_second_half_mib_per_min,
+          ],
+        ],
       )}\n`,
     );
     for (const r of rows) if (r.first_error) process.stdout.write(`first ${r.op} error: ${r.first_error}\n`);
     process.stdout.write(`\ntarget: error rate 0 — ${errors === 0 ? 'met' : 'MISSED'}; load average at end ${machine().load_average_at_start.join(' ')}\n`);
-    const file = writeResults('load', startedAt, { machine: m, rate, minutes, mix: MIX, summary, operations: rows, memory });
+    const file = writeResults('load', startedAt, { machine: m, rate, minutes, mix: MIX, summary, operations: rows, memory, heap, heap_floors: heapFloors });
     process.stdout.write(`results: ${file}\n`);
     return 0;
   } finally {
