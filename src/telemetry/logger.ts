@@ -1,6 +1,8 @@
 // Structured JSON logs (pino). Credentials are redacted by path, and any string that looks
 // like a Plinth API key is scrubbed wherever it appears, as a second line of defence. Lines
-// written while a trace span is active carry trace_id and span_id.
+// written while a trace span is active carry trace_id and span_id. A process may add one extra
+// destination that receives every logger's lines at its own level (setLogTee), so a test run can
+// keep all logs and scan them for credentials.
 import { pino, type Logger, type DestinationStream } from 'pino';
 import { currentTraceIds } from './trace-context.js';
 
@@ -40,11 +42,41 @@ export interface LoggerOptions {
   name?: string;
 }
 
+export interface LogTee {
+  /** The lowest level this destination receives, whatever the level of each logger. */
+  level: string;
+  stream: DestinationStream;
+}
+
+let tee: LogTee | undefined;
+
+/**
+ * Sends the lines of every logger created from now on in this process also to `next` (or stops
+ * doing so with `undefined`); returns the previous one. Each logger keeps writing to its own
+ * destination at its own level.
+ */
+export function setLogTee(next: LogTee | undefined): LogTee | undefined {
+  const previous = tee;
+  tee = next;
+  return previous;
+}
+
+function destinationFor(level: string, destination: DestinationStream | undefined): { level: string; destination: DestinationStream | undefined } {
+  if (!tee) return { level, destination };
+  const own = destination ?? pino.destination(1);
+  const streams: Array<{ level: pino.Level; stream: DestinationStream }> = [{ level: tee.level as pino.Level, stream: tee.stream }];
+  if (level !== 'silent') streams.push({ level: level as pino.Level, stream: own });
+  const values = pino.levels.values;
+  const lowest = (values[level] ?? Infinity) < (values[tee.level] ?? Infinity) ? level : tee.level;
+  return { level: lowest, destination: pino.multistream(streams) };
+}
+
 export function createLogger(options: LoggerOptions = {}): Logger {
+  const { level, destination } = destinationFor(options.level ?? 'info', options.destination);
   return pino(
     {
       name: options.name ?? 'plinth',
-      level: options.level ?? 'info',
+      level,
       redact: { paths: REDACT_PATHS, censor: '[redacted]' },
       base: { pid: process.pid },
       timestamp: pino.stdTimeFunctions.isoTime,
@@ -67,6 +99,6 @@ export function createLogger(options: LoggerOptions = {}): Logger {
         },
       },
     },
-    options.destination,
+    destination,
   );
 }

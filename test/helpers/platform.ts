@@ -1,5 +1,7 @@
 // Test fixtures: a fresh database per call (embedded PGlite in a temp dir, or a new database on
 // the real PostgreSQL when PLINTH_TEST_PG_URL is set), a platform on it, and captured logs.
+// Loading this module turns on the run-wide log capture of ./log-capture.ts when
+// PLINTH_TEST_LOG_DIR is set.
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -9,6 +11,7 @@ import pg from 'pg';
 import { loadConfig, type Config } from '../../src/config/index.js';
 import { startPlatform, type Platform, type StartPlatformOptions } from '../../src/platform.js';
 import { createLogger, type Logger } from '../../src/telemetry/logger.js';
+import { registerTestSecrets } from './log-capture.js';
 
 /** Set by `npm run test:services`: run the same suites against a real PostgreSQL. */
 export const REAL_PG_URL = process.env.PLINTH_TEST_PG_URL;
@@ -36,6 +39,7 @@ export interface TestEnv {
 /** A fresh, empty database and data directory. */
 export async function freshEnv(extra: Record<string, string> = {}): Promise<TestEnv> {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'plinth-test-'));
+  registerTestSecrets(extra);
   if (!REAL_PG_URL) {
     return {
       env: { PLINTH_DATA_DIR: dataDir, ...extra },
@@ -68,8 +72,11 @@ export async function freshEnv(extra: Record<string, string> = {}): Promise<Test
       rmSync(dataDir, { recursive: true, force: true });
       const c = new pg.Client({ connectionString: REAL_PG_URL });
       await c.connect();
-      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await c.end();
+      try {
+        await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      } finally {
+        await c.end();
+      }
     },
   };
 }
