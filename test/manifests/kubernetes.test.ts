@@ -73,7 +73,12 @@ function envOf(c: Container, objects: K8sObject[]): Map<string, string | undefin
   return env;
 }
 function cliCommands(): Set<string> {
-  const src = readFileSync(path.join(ROOT, 'src/cli/main.ts'), 'utf8');
+  // Commands are registered in src/cli/main.ts and in the modules it loads (backup, workflows, …).
+  const dir = path.join(ROOT, 'src/cli');
+  const src = readdirSync(dir)
+    .filter((f) => f.endsWith('.ts'))
+    .map((f) => readFileSync(path.join(dir, f), 'utf8'))
+    .join('\n');
   return new Set([...src.matchAll(/\.command\('([a-z-]+)/g)].map((m) => m[1]!));
 }
 
