@@ -99,6 +99,7 @@ export async function startPlatform(config: Config, options: StartPlatformOption
       audit: auth.recordAudit,
       invalidateCache: (tenantId, target) => gateway.invalidateCache(tenantId, target),
       flushUsage: () => gateway.flush(),
+      workflowSchema: config.workflows.schema,
     });
     const drift = createDriftService({ db, audit: auth.recordAudit, logger, registry: metrics.registry });
     const registryPort = createRegistryPort(config, db);

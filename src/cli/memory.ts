@@ -158,6 +158,7 @@ export function registerMemoryCommands(program: Command, withPlatform: WithPlatf
                 () =>
                   `erased ${r.memories} memories (${r.memory_versions} versions), ${r.documents} documents (${r.chunks} chunks), ` +
                   `${r.usage_records} usage records, ${r.inference_log_rows} inference-log rows` +
+                  (r.workflows !== undefined ? `, ${r.workflows} workflows (${r.workflow_engine_rows} engine rows)` : '') +
                   (r.cache_invalidated ? '; cached completions dropped' : ''),
               );
             }

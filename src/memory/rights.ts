@@ -2,12 +2,26 @@
 // A subject is any combination of agent_id, user_id and session_id; `all: true` means the whole
 // tenant. Held about a subject: memories (with every version), documents (with their chunks),
 // LLM usage records made for its user_id, cached completions written for that user, and the
-// audit entries about those records; for the whole tenant also its drift inference log.
+// audit entries about those records; for the whole tenant also its drift inference log and its
+// workflows (retraining runs, with the workflow engine's records of their inputs, steps and
+// results). Workflow inputs name a tenant, a model and a training action, never an end user,
+// agent or session: a narrower subject holds no workflow.
 import { z } from 'zod';
 import type { Audit } from '../auth/index.js';
 import { userCacheTag } from '../cache/index.js';
 import type { Database, Tx } from '../db/index.js';
 import { PlinthError } from '../errors.js';
+import { RETRAIN_WORKFLOW } from '../workflows/dbos.js';
+import {
+  deleteRuns,
+  eraseEngineWorkflows,
+  findEngineSchemas,
+  listEngineWorkflows,
+  listRunsWithRequests,
+  tenantWorkflowPrefix,
+  type EngineWorkflow,
+  type StoredRun,
+} from '../workflows/store.js';
 import { scopeFields } from './schema.js';
 
 export const subjectInput = z
@@ -29,6 +43,10 @@ export const eraseOutput = z.object({
   usage_records: z.number().int(),
   inference_log_rows: z.number().int(),
   cache_invalidated: z.boolean(),
+  // The whole tenant only: workflows hold nothing about a user, agent or session.
+  workflows: z.number().int().optional().describe('Workflows removed (retraining runs and their engine records).'),
+  retraining_runs: z.number().int().optional(),
+  workflow_engine_rows: z.number().int().optional().describe("Rows removed from the workflow engine's tables: status, inputs, results, step outputs."),
 });
 export type EraseResult = z.infer<typeof eraseOutput>;
 
@@ -55,6 +73,11 @@ export interface RightsDeps {
   invalidateCache?: (tenantId: string, target: { tag?: string }) => Promise<void>;
   /** Writes the usage records still queued (the gateway batches them), so none arrives after. */
   flushUsage?: () => Promise<void>;
+  /**
+   * The schema of the workflow engine's tables in this database (WORKFLOWS_SCHEMA). Unset: every
+   * schema of the database holding them.
+   */
+  workflowSchema?: string;
 }
 
 export { userCacheTag };
@@ -75,8 +98,74 @@ function usageWhere(s: Subject): { sql: string; values: string[] } | undefined {
   return user === undefined ? undefined : { sql: 'u.user_id = $2', values: [user] };
 }
 
+/** An engine payload as stored (serialized JSON, possibly wrapped by its serializer), decoded. */
+function decodePayload(text: string | null): unknown {
+  if (text === null) return null;
+  try {
+    const v = JSON.parse(text) as unknown;
+    return v !== null && typeof v === 'object' && '__dbos_serializer' in v ? ((v as { json?: unknown }).json ?? null) : v;
+  } catch {
+    return text;
+  }
+}
+
+/** One `workflow` export line per workflow: the engine's record and Plinth's run, either may be missing. */
+function workflowLines(engine: EngineWorkflow[], runs: StoredRun[]): string[] {
+  const runById = new Map(runs.map((r) => [r.workflow_id, r]));
+  const engineById = new Map(engine.map((w) => [w.workflow_id, w]));
+  const ids = [...new Set([...runs.map((r) => r.workflow_id), ...engine.map((w) => w.workflow_id)])];
+  return ids.map((id) => {
+    const w = engineById.get(id);
+    const run = runById.get(id) ?? null;
+    return JSON.stringify({
+      type: 'workflow',
+      workflow_id: id,
+      name: w?.name ?? RETRAIN_WORKFLOW,
+      // null: recorded by Plinth, but the engine holds no record of it (never enqueued).
+      status: w?.status ?? null,
+      queue: w?.queue ?? null,
+      created_at: w?.created_at ?? run?.created_at ?? null,
+      updated_at: w?.updated_at ?? run?.updated_at ?? null,
+      inputs: w ? decodePayload(w.inputs) : run ? [run.request] : null,
+      output: w ? decodePayload(w.output) : null,
+      error: w ? decodePayload(w.error) : null,
+      steps: (w?.steps ?? []).map((st) => ({ id: st.id, name: st.name, output: decodePayload(st.output), error: decodePayload(st.error) })),
+      retraining: run,
+    });
+  });
+}
+
 export function createRightsService(deps: RightsDeps) {
   const { db } = deps;
+
+  /** The engine's records of the tenant's workflows, from every engine schema found. */
+  async function engineWorkflows(tenantId: string): Promise<EngineWorkflow[]> {
+    return db.withSystem(async (tx) => {
+      const out: EngineWorkflow[] = [];
+      for (const schema of await findEngineSchemas(tx, deps.workflowSchema)) out.push(...(await listEngineWorkflows(tx, schema, tenantWorkflowPrefix(tenantId))));
+      return out;
+    });
+  }
+
+  /**
+   * Deletes the engine's records of the tenant's workflows, in one transaction on the engine's
+   * tables, or refuses (CONFLICT) while one may still run. `at`: when the deletion began.
+   */
+  async function eraseEngine(tenantId: string): Promise<{ schemas: number; workflowIds: string[]; rows: number; at: string }> {
+    return db.withSystem(async (tx) => {
+      const at = (await tx.query<{ at: Date | string }>('SELECT now() AS at')).rows[0]!.at;
+      const schemas = await findEngineSchemas(tx, deps.workflowSchema);
+      const workflowIds: string[] = [];
+      let rows = 0;
+      for (const schema of schemas) {
+        const r = await eraseEngineWorkflows(tx, schema, tenantWorkflowPrefix(tenantId));
+        workflowIds.push(...r.workflowIds);
+        rows += r.rows;
+      }
+      return { schemas: schemas.length, workflowIds, rows, at: at instanceof Date ? at.toISOString() : String(at) };
+    });
+  }
+
   return {
     /**
      * Every memory (with all its versions) and every document (with its chunks, without vectors)
@@ -88,6 +177,8 @@ export function createRightsService(deps: RightsDeps) {
         throw new PlinthError('VALIDATION_FAILED', 'name a scope or set all: true');
       }
       await deps.flushUsage?.();
+      // Read first, in its own transaction: the engine's tables are outside row-level security.
+      const engine = subject.all ? await engineWorkflows(tenantId) : [];
       const lines = await db.withTenant(tenantId, async (tx) => {
         const w = scopeWhere('m', subject, 2);
         const mem = await tx.query<Record<string, unknown>>(
@@ -135,16 +226,19 @@ export function createRightsService(deps: RightsDeps) {
             subject.all ? [tenantId] : [tenantId, ids, JSON.stringify(fields)],
           )
         ).rows;
+        const workflows = subject.all ? workflowLines(engine, await listRunsWithRequests(tx)) : [];
         await deps.audit(tx, tenantId, audit, 'data.exported', JSON.stringify(subject), {
           memories: mem.rowCount,
           documents: doc.rowCount,
           usage_records: usage.length,
           audit_entries: auditRows.length,
+          ...(subject.all ? { workflows: workflows.length } : {}),
         });
         return [
           ...mem.rows.map((r) => JSON.stringify({ type: 'memory', ...r })),
           ...doc.rows.map((r) => JSON.stringify({ type: 'document', ...r })),
           ...usage.map((r) => JSON.stringify({ type: 'llm_usage', ...r })),
+          ...workflows,
           ...auditRows.map((r) => JSON.stringify({ type: 'audit', ...r })),
         ];
       }, { repeatableRead: true });
@@ -154,12 +248,18 @@ export function createRightsService(deps: RightsDeps) {
     /**
      * Remove everything held about the subject in one transaction, audited: memories (and their
      * history), documents (and their chunks), usage records, and for the whole tenant its
-     * inference log. Cached completions are dropped after the commit (the cache is not
-     * transactional; a retry of a failed invalidation is a repeat of the erasure, which is
-     * idempotent).
+     * inference log and its finished workflows. Cached completions are dropped after the commit
+     * (the cache is not transactional; a retry of a failed invalidation is a repeat of the
+     * erasure, which is idempotent).
+     *
+     * The whole tenant: the workflow engine's records go first, in their own transaction (its
+     * tables are outside row-level security). While one of the tenant's workflows may still run,
+     * the erasure is refused (CONFLICT, `running_workflows`) before anything is deleted. Should
+     * the second transaction fail, a repeat finds the rest (workflow ids embed the tenant).
      */
     async erase(tenantId: string, subject: Subject, audit: Audit): Promise<EraseResult> {
       await deps.flushUsage?.();
+      const engine = subject.all ? await eraseEngine(tenantId) : undefined;
       const erased = await db.withTenant(tenantId, async (tx) => {
         const w = scopeWhere('m', subject, 2);
         const versions = await tx.query<{ n: number }>(
@@ -176,6 +276,17 @@ export function createRightsService(deps: RightsDeps) {
         const uw = usageWhere(subject);
         const usage = uw ? await tx.query(`DELETE FROM llm_usage u WHERE u.tenant_id = $1 AND ${uw.sql}`, [tenantId, ...uw.values]) : undefined;
         const inferences = subject.all ? await tx.query('DELETE FROM inference_log WHERE tenant_id = $1', [tenantId]) : undefined;
+        let workflows: Pick<EraseResult, 'workflows' | 'retraining_runs' | 'workflow_engine_rows'> = {};
+        if (engine) {
+          if (engine.schemas === 0 && (await tx.query('SELECT 1 FROM retraining_runs WHERE tenant_id = $1 LIMIT 1', [tenantId])).rowCount) {
+            throw new PlinthError(
+              'WORKFLOWS_UNAVAILABLE',
+              "The workflow engine's tables are not in this database (WORKFLOWS_SYSTEM_DATABASE_URL): the records of the tenant's workflows cannot be erased from here.",
+            );
+          }
+          const runs = await deleteRuns(tx, tenantId, engine.workflowIds, engine.at);
+          workflows = { workflows: new Set([...runs, ...engine.workflowIds]).size, retraining_runs: runs.length, workflow_engine_rows: engine.rows };
+        }
         const user = userOnly(subject);
         const cacheTarget = subject.all ? {} : user !== undefined ? { tag: userCacheTag(user) } : undefined;
         const result: EraseResult = {
@@ -186,6 +297,7 @@ export function createRightsService(deps: RightsDeps) {
           usage_records: usage?.rowCount ?? 0,
           inference_log_rows: inferences?.rowCount ?? 0,
           cache_invalidated: cacheTarget !== undefined && deps.invalidateCache !== undefined,
+          ...workflows,
         };
         await deps.audit(tx, tenantId, audit, 'data.erased', JSON.stringify(subject), result);
         return { result, cacheTarget };

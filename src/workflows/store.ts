@@ -1,6 +1,7 @@
 // SQL of the workflows domain: monitors, their checks and retraining runs. Tenant-owned rows are
 // read and written under row-level security (withTenant); only the monitor tick lists monitors
-// of every tenant (withSystem).
+// of every tenant (withSystem). For data rights, also the workflow engine's records of a
+// tenant's workflows (read and deleted with platform privileges, chosen by workflow id).
 import type { Database, Tx } from '../db/index.js';
 import { PlinthError } from '../errors.js';
 import type { CreateMonitorInput, MonitorCheckOutput, MonitorOutput, RetrainRequest, RetrainRunOutput, UpdateMonitorInput } from './schema.js';
@@ -236,4 +237,190 @@ export async function updateRun(tx: Tx, workflowId: string, u: RunUpdate): Promi
       u.finished === true,
     ],
   );
+}
+
+// ---- Data rights: a tenant's workflow records, in Plinth's tables and the engine's ----
+
+/** Every workflow id of a tenant starts with this (retraining is the only per-tenant workflow). */
+export function tenantWorkflowPrefix(tenantId: string): string {
+  return `retrain:${tenantId}:`;
+}
+
+export interface StoredRun extends RetrainRunOutput {
+  request: unknown;
+  updated_at: string;
+}
+
+/** All of the tenant's retraining runs with their stored requests, oldest first. */
+export async function listRunsWithRequests(tx: Tx): Promise<StoredRun[]> {
+  const { rows } = await tx.query('SELECT * FROM retraining_runs ORDER BY created_at, workflow_id');
+  return rows.map((r) => ({ ...runRow(r), request: r.request, updated_at: iso(r.updated_at) }));
+}
+
+/**
+ * Deletes the tenant's runs that can no longer run: those whose engine records are gone, the
+ * finished ones, and any recorded before `before` (a run recorded later is a start racing with
+ * the erasure, left to finish).
+ */
+export async function deleteRuns(tx: Tx, tenantId: string, workflowIds: readonly string[], before: string): Promise<string[]> {
+  const { rows } = await tx.query<{ workflow_id: string }>(
+    `DELETE FROM retraining_runs WHERE tenant_id = $1 AND (workflow_id = ANY($2::text[]) OR finished_at IS NOT NULL OR created_at < $3)
+     RETURNING workflow_id`,
+    [tenantId, workflowIds, before],
+  );
+  return rows.map((r) => r.workflow_id);
+}
+
+// The engine (DBOS Transact) keeps, per workflow id: its status row (with legacy inputs/output
+// columns), its inputs and its result (workflow_input, workflow_output), one row per completed
+// step (operation_outputs), and its messages, events and streams. Queries below run with
+// platform privileges on the system database: the engine's tables have no tenant column, so the
+// tenant is chosen by the workflow id prefix.
+const ENGINE_TABLES = [
+  { table: 'workflow_input', column: 'workflow_uuid' },
+  { table: 'workflow_output', column: 'workflow_uuid' },
+  { table: 'operation_outputs', column: 'workflow_uuid' },
+  { table: 'workflow_events', column: 'workflow_uuid' },
+  { table: 'workflow_events_history', column: 'workflow_uuid' },
+  { table: 'streams', column: 'workflow_uuid' },
+  { table: 'notifications', column: 'destination_uuid' },
+] as const;
+
+/** The engine's statuses of a workflow that may still run code. */
+export const LIVE_WORKFLOW_STATUSES = ['ENQUEUED', 'PENDING', 'DELAYED'] as const;
+
+const quoteIdent = (name: string): string => `"${name.replace(/"/g, '""')}"`;
+
+/**
+ * The schemas of this database holding the engine's tables: `schema` if it holds them, or
+ * without a name every schema that does.
+ */
+export async function findEngineSchemas(tx: Tx, schema?: string): Promise<string[]> {
+  const { rows } = await tx.query<{ nspname: string }>(
+    `SELECT n.nspname FROM pg_namespace n
+      WHERE ($1::text IS NULL OR n.nspname = $1)
+        AND EXISTS (SELECT 1 FROM pg_class c WHERE c.relnamespace = n.oid AND c.relname = 'workflow_status' AND c.relkind IN ('r', 'p'))
+        AND EXISTS (SELECT 1 FROM pg_class c WHERE c.relnamespace = n.oid AND c.relname = 'operation_outputs' AND c.relkind IN ('r', 'p'))
+      ORDER BY n.nspname`,
+    [schema ?? null],
+  );
+  return rows.map((r) => r.nspname);
+}
+
+async function existingTables(tx: Tx, schema: string): Promise<Set<string>> {
+  const { rows } = await tx.query<{ relname: string }>(
+    `SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relkind IN ('r', 'p')`,
+    [schema],
+  );
+  return new Set(rows.map((r) => r.relname));
+}
+
+export interface EngineStep {
+  id: number;
+  name: string;
+  output: string | null;
+  error: string | null;
+}
+
+export interface EngineWorkflow {
+  workflow_id: string;
+  name: string;
+  status: string;
+  queue: string | null;
+  created_at: string | null;
+  updated_at: string | null;
+  /** Serialized by the engine; the payload tables first, the legacy status columns else. */
+  inputs: string | null;
+  output: string | null;
+  error: string | null;
+  steps: EngineStep[];
+}
+
+const epochIso = (v: unknown): string | null => (v === null || v === undefined || !Number.isFinite(Number(v)) ? null : new Date(Number(v)).toISOString());
+
+/** The engine's records of every workflow whose id starts with `prefix`, oldest first. */
+export async function listEngineWorkflows(tx: Tx, schema: string, prefix: string): Promise<EngineWorkflow[]> {
+  const s = quoteIdent(schema);
+  const tables = await existingTables(tx, schema);
+  const input = tables.has('workflow_input');
+  const output = tables.has('workflow_output');
+  const { rows } = await tx.query(
+    `SELECT ws.workflow_uuid, ws.name, ws.status, ws.queue_name, ws.created_at, ws.updated_at,
+            ${input ? 'COALESCE(wi.inputs, ws.inputs)' : 'ws.inputs'} AS inputs,
+            ${output ? 'COALESCE(wo.output, ws.output)' : 'ws.output'} AS output,
+            ${output ? 'COALESCE(wo.error, ws.error)' : 'ws.error'} AS error
+       FROM ${s}.workflow_status ws
+       ${input ? `LEFT JOIN ${s}.workflow_input wi ON wi.workflow_uuid = ws.workflow_uuid` : ''}
+       ${output ? `LEFT JOIN ${s}.workflow_output wo ON wo.workflow_uuid = ws.workflow_uuid` : ''}
+      WHERE starts_with(ws.workflow_uuid, $1)
+      ORDER BY ws.created_at, ws.workflow_uuid`,
+    [prefix],
+  );
+  const steps = await tx.query(
+    `SELECT workflow_uuid, function_id, function_name, output, error FROM ${s}.operation_outputs WHERE starts_with(workflow_uuid, $1) ORDER BY workflow_uuid, function_id`,
+    [prefix],
+  );
+  const byWorkflow = new Map<string, EngineStep[]>();
+  for (const r of steps.rows) {
+    const list = byWorkflow.get(r.workflow_uuid as string) ?? [];
+    list.push({ id: Number(r.function_id), name: r.function_name as string, output: (r.output as string | null) ?? null, error: (r.error as string | null) ?? null });
+    byWorkflow.set(r.workflow_uuid as string, list);
+  }
+  return rows.map((r) => ({
+    workflow_id: r.workflow_uuid as string,
+    name: r.name as string,
+    status: r.status as string,
+    queue: (r.queue_name as string | null) ?? null,
+    created_at: epochIso(r.created_at),
+    updated_at: epochIso(r.updated_at),
+    inputs: (r.inputs as string | null) ?? null,
+    output: (r.output as string | null) ?? null,
+    error: (r.error as string | null) ?? null,
+    steps: byWorkflow.get(r.workflow_uuid as string) ?? [],
+  }));
+}
+
+export interface EngineErasure {
+  /** Workflows whose status rows were deleted. */
+  workflowIds: string[];
+  /** Rows deleted across the engine's tables, status rows included. */
+  rows: number;
+}
+
+/**
+ * Deletes the engine's records of every finished workflow whose id starts with `prefix`, in the
+ * caller's transaction. Refuses (CONFLICT, nothing deleted) while one of them may still run:
+ * the status rows are locked first, so none is resumed meanwhile. Payload rows left without a
+ * status row (an interrupted deletion, a step finishing after a cancellation) go as well.
+ */
+export async function eraseEngineWorkflows(tx: Tx, schema: string, prefix: string): Promise<EngineErasure> {
+  const s = quoteIdent(schema);
+  const tables = await existingTables(tx, schema);
+  const locked = await tx.query<{ workflow_uuid: string; status: string }>(
+    `SELECT workflow_uuid, status FROM ${s}.workflow_status WHERE starts_with(workflow_uuid, $1) ORDER BY workflow_uuid FOR UPDATE`,
+    [prefix],
+  );
+  const live = locked.rows.filter((r) => (LIVE_WORKFLOW_STATUSES as readonly string[]).includes(r.status));
+  if (live.length > 0) {
+    throw new PlinthError(
+      'CONFLICT',
+      `${live.length} workflow${live.length === 1 ? ' is' : 's are'} still running (${live.map((r) => r.workflow_uuid).join(', ')}): cancel ${live.length === 1 ? 'it' : 'them'} or wait until finished, then erase again.`,
+      { running_workflows: live.map((r) => r.workflow_uuid) },
+    );
+  }
+  const ids = locked.rows.map((r) => r.workflow_uuid);
+  let rows = 0;
+  // Payloads first (some would go by cascade, uncounted): those of the locked workflows, and
+  // those whose status row is already gone.
+  for (const { table, column } of ENGINE_TABLES) {
+    if (!tables.has(table)) continue;
+    const res = await tx.query(
+      `DELETE FROM ${s}.${quoteIdent(table)} p WHERE starts_with(p.${column}, $1)
+          AND (p.${column} = ANY($2::text[]) OR NOT EXISTS (SELECT 1 FROM ${s}.workflow_status ws WHERE ws.workflow_uuid = p.${column}))`,
+      [prefix, ids],
+    );
+    rows += res.rowCount ?? 0;
+  }
+  if (ids.length > 0) rows += (await tx.query(`DELETE FROM ${s}.workflow_status WHERE workflow_uuid = ANY($1::text[])`, [ids])).rowCount ?? 0;
+  return { workflowIds: ids, rows };
 }
