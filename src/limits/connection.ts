@@ -6,6 +6,7 @@ import { Redis, type RedisOptions } from 'ioredis';
 import type { Config } from '../config/index.js';
 import { maskUrl } from '../config/index.js';
 import type { Logger } from '../telemetry/logger.js';
+import { keepConnected } from './revive.js';
 
 export interface RedisConnectionOptions {
   logger?: Logger;
@@ -75,5 +76,6 @@ export function createRedisConnection(config: Config, options: RedisConnectionOp
     lastError = '';
     logger?.debug({ redis: redisLocation(config) }, 'redis connection ready');
   });
-  return redis;
+  // ioredis can give a client up for good in a Sentinel failover; keep it connecting (revive.ts).
+  return keepConnected(redis, logger ? { logger } : {});
 }

@@ -2,29 +2,37 @@
 // fallback serving the same model (OpenAI-compatible double). A failing or slow primary opens its
 // circuit and the fallback answers; with both down clients get a clean 5xx with a stable code and
 // Retry-After; a stream cut mid-way ends with a clean SSE error event; after the cool-down the
-// circuit lets one trial call through and closes again.
+// circuit lets one trial call through and closes again. An upstream whose port is closed
+// (connections refused) opens its circuit the same way: the fallback answers, and without one
+// clients get a prompt 503 PLINTH_UPSTREAM_UNAVAILABLE.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { parseSse, startOllamaDouble, startOpenAIDouble, type LlmDouble } from '../helpers/llm-doubles.js';
-import { jsonPost, newKey, problemCode, startInProcess, startPgCluster, until, type Answer, type InProcessServer, type PgCluster } from '../helpers/faults.js';
+import { freePort, jsonPost, newKey, problemCode, startInProcess, startPgCluster, until, type Answer, type InProcessServer, type PgCluster } from '../helpers/faults.js';
 
 const COOLDOWN_MS = 1_500;
 const FIRST_TOKEN_TIMEOUT_MS = 800;
 const MODEL = 'llama3.2';
 
+let pgc: PgCluster;
+before(async () => {
+  pgc = await startPgCluster();
+});
+after(async () => {
+  await pgc?.destroy();
+});
+
 describe('LLM upstream down, slow, cutting streams', { timeout: 170_000 }, () => {
-  let pgc: PgCluster;
   let primary: LlmDouble;
   let fallback: LlmDouble;
   let s: InProcessServer;
   let key: string;
 
   before(async () => {
-    pgc = await startPgCluster();
     primary = await startOllamaDouble({ models: [MODEL] });
     fallback = await startOpenAIDouble({ models: [MODEL] });
     s = await startInProcess({
-      DATABASE_URL: pgc.url,
+      DATABASE_URL: await pgc.createDatabase('upstream_faults'),
       OLLAMA_URL: primary.url,
       OPENAI_BASE_URL: fallback.url,
       GATEWAY_BREAKER_THRESHOLD: '2',
@@ -41,7 +49,6 @@ describe('LLM upstream down, slow, cutting streams', { timeout: 170_000 }, () =>
     await s?.close();
     await primary?.close();
     await fallback?.close();
-    await pgc?.destroy();
   });
 
   let n = 0;
@@ -132,5 +139,112 @@ describe('LLM upstream down, slow, cutting streams', { timeout: 170_000 }, () =>
       assert.equal(parseSse(whole.body).done, true, `${fault}: the next stream is complete`);
     }
     assert.equal(state('ollama'), 'closed', 'single cuts separated by successes do not open the circuit');
+  });
+});
+
+describe('LLM upstream refusing connections', { timeout: 120_000 }, () => {
+  let fallback: LlmDouble;
+  let primaryA: LlmDouble;
+  let primaryB: LlmDouble;
+  /** A primary that stops listening, and a fallback. */
+  let a: InProcessServer;
+  /** A primary that stops listening, alone. */
+  let b: InProcessServer;
+  /** An upstream that never listened, alone. */
+  let c: InProcessServer;
+  const keys = new Map<InProcessServer, string>();
+
+  before(async () => {
+    fallback = await startOpenAIDouble({ models: [MODEL] });
+    primaryA = await startOllamaDouble({ models: [MODEL] });
+    primaryB = await startOllamaDouble({ models: [MODEL] });
+    const env = {
+      GATEWAY_BREAKER_THRESHOLD: '2',
+      GATEWAY_BREAKER_COOLDOWN_MS: String(COOLDOWN_MS),
+      GATEWAY_RETRIES: '2',
+      GATEWAY_RETRY_BASE_MS: '10',
+      GATEWAY_CACHE: 'false',
+      // The primary's model list, fetched while it listened, stays known for the whole test.
+      GATEWAY_MODELS_TTL_MS: '600000',
+    };
+    a = await startInProcess({ ...env, DATABASE_URL: await pgc.createDatabase('refused_fallback'), OLLAMA_URL: primaryA.url, OPENAI_BASE_URL: fallback.url });
+    b = await startInProcess({ ...env, DATABASE_URL: await pgc.createDatabase('refused_alone'), OLLAMA_URL: primaryB.url });
+    // Nothing listens on this port: every connection is refused (ECONNREFUSED).
+    c = await startInProcess({ ...env, DATABASE_URL: await pgc.createDatabase('refused_never'), OLLAMA_URL: `http://127.0.0.1:${await freePort()}` });
+    for (const s of [a, b, c]) keys.set(s, await newKey(s.platform, ['llm:invoke']));
+  });
+
+  after(async () => {
+    await a?.close();
+    await b?.close();
+    await c?.close();
+    await fallback?.close();
+    await primaryA?.close();
+    await primaryB?.close();
+  });
+
+  let n = 0;
+  const chat = (s: InProcessServer, stream = false): Promise<Answer> =>
+    jsonPost(`${s.url}/v1/chat/completions`, keys.get(s)!, { model: MODEL, messages: [{ role: 'user', content: `refused ${n++}` }], max_tokens: 20, stream }, 20_000);
+  const calls = (d: LlmDouble) => d.requests.filter((r) => r.path === '/api/chat' || r.path === '/v1/chat/completions').length;
+
+  it('opens the circuit of a primary that stops listening after the configured failures and answers from the fallback', async () => {
+    const warm = await chat(a);
+    assert.equal(warm.status, 200, warm.body);
+    assert.equal(calls(primaryA), 1, 'the primary served while it listened');
+    await primaryA.close();
+
+    const before = calls(fallback);
+    const first = await chat(a);
+    assert.equal(first.status, 200, `the fallback answered: ${first.body}`);
+    assert.ok(first.ms < 2_000, `refused connections fail fast (${first.ms.toFixed(0)} ms)`);
+    assert.equal(a.platform.gateway.circuitState('ollama'), 'open', 'two refused attempts opened the circuit');
+    assert.equal(calls(fallback), before + 1);
+    assert.match(await a.platform.collectMetrics(), /plinth_llm_circuit_state\{upstream="ollama"\} 2/);
+
+    // While open, calls (streamed or not) go straight to the fallback.
+    for (const stream of [false, true, false]) {
+      const r = await chat(a, stream);
+      assert.equal(r.status, 200, r.body);
+      if (stream) assert.equal(parseSse(r.body).done, true, 'the fallback streamed a complete answer');
+      assert.ok(r.ms < 1_000, `served by the fallback at once (${r.ms.toFixed(0)} ms)`);
+    }
+    assert.equal(calls(fallback), before + 4);
+
+    // After the cool-down the trial call is refused again: the circuit reopens, the fallback answers.
+    await until('the circuit to allow a trial call', () => a.platform.gateway.circuitState('ollama') === 'half_open' || undefined, COOLDOWN_MS * 3);
+    const trial = await chat(a);
+    assert.equal(trial.status, 200, trial.body);
+    assert.equal(a.platform.gateway.circuitState('ollama'), 'open');
+    assert.equal(calls(fallback), before + 5);
+  });
+
+  it('without a fallback, answers a prompt 503 with a stable code, then fails fast while the circuit is open', async () => {
+    const warm = await chat(b);
+    assert.equal(warm.status, 200, warm.body);
+    await primaryB.close();
+
+    const refused = await chat(b);
+    assert.equal(refused.status, 503, refused.body);
+    assert.equal(problemCode(refused), 'PLINTH_UPSTREAM_UNAVAILABLE');
+    assert.ok(refused.ms < 2_000, `no hang on a refused connection (${refused.ms.toFixed(0)} ms)`);
+    assert.equal(b.platform.gateway.circuitState('ollama'), 'open');
+
+    for (const stream of [false, true]) {
+      const open = await chat(b, stream);
+      assert.equal(open.status, 503, open.body);
+      assert.equal(problemCode(open), 'PLINTH_UPSTREAM_UNAVAILABLE');
+      assert.ok(Number(open.headers.get('retry-after')) >= 1, 'tells when to come back');
+      assert.ok(open.ms < 1_000, `an open circuit fails fast (${open.ms.toFixed(0)} ms)`);
+    }
+  });
+
+  it('answers a prompt 503 with a stable code for an upstream that never listened', async () => {
+    for (const stream of [false, true, false]) {
+      const r = await chat(c, stream);
+      assert.equal(r.status, 503, r.body);
+      assert.equal(problemCode(r), 'PLINTH_UPSTREAM_UNAVAILABLE');
+      assert.ok(r.ms < 2_000, `no hang (${r.ms.toFixed(0)} ms)`);
+    }
   });
 });

@@ -1,15 +1,18 @@
 // Disposable servers for the fault tests: a private PostgreSQL cluster (initdb + pg_ctl from
-// PLINTH_TEST_PG_BIN) and a private redis-server, each on a free loopback port in a temp dir, that
-// a test may stop and start again at will; a `plinth serve` child process; and small polling and
-// HTTP utilities. Nothing here touches the shared servers of scripts/services.sh.
+// PLINTH_TEST_PG_BIN), a private redis-server, and a password-protected Redis master + replica
+// watched by three Sentinels, each on free loopback ports in a temp dir, that a test may stop,
+// crash and start again at will; a `plinth serve` child process and one-shot `plinth` commands;
+// and small polling and HTTP utilities. Nothing here touches the shared servers of
+// scripts/services.sh.
 import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { Redis } from 'ioredis';
 import pg from 'pg';
 import { loadConfig } from '../../src/config/index.js';
 import { startServer, type RunningServer } from '../../src/http/server.js';
@@ -187,6 +190,204 @@ export async function startRedisServer(): Promise<RedisServer> {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Redis Sentinel: one master, one replica, three Sentinels (quorum 2)
+
+export interface RedisNode {
+  port: number;
+  /** Undefined once the node was killed. */
+  child: ChildProcess | undefined;
+}
+
+export interface SentinelGroup {
+  /** The master name the Sentinels monitor. */
+  name: string;
+  password: string;
+  /** A file holding the password (for REDIS_PASSWORD_FILE). */
+  passwordFile: string;
+  master: RedisNode;
+  replica: RedisNode;
+  sentinelPorts: number[];
+  /** `host:port,host:port,host:port` (for REDIS_SENTINELS). */
+  sentinels: string;
+  /** A client of one Redis server (with the password); closed by destroy(). */
+  node(port: number): Redis;
+  /** A client of one Sentinel; closed by destroy(). */
+  sentinel(port: number): Redis;
+  /** The master port each Sentinel names now, in the order of sentinelPorts (undefined: no answer). */
+  masterPorts(): Promise<Array<number | undefined>>;
+  /** Waits until every Sentinel could promote the replica and knows the two other Sentinels. */
+  waitPromotable(timeoutMs?: number): Promise<void>;
+  /** SIGKILL: the node dies at once, as a crashed host does. */
+  kill(node: RedisNode): Promise<void>;
+  destroy(): Promise<void>;
+}
+
+const exitedProcess = (c: ChildProcess) => new Promise<void>((resolve) => (c.exitCode !== null || c.signalCode !== null ? resolve() : c.once('exit', () => resolve())));
+
+const listening = (port: number) =>
+  new Promise<boolean>((resolve) => {
+    const s = net.connect(port, '127.0.0.1');
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+  });
+
+/** SENTINEL REPLICAS / SENTINELS answer a list of flat field/value arrays. */
+const fieldMaps = (rows: unknown): Array<Map<string, string>> =>
+  (rows as string[][]).map((fields) => {
+    const m = new Map<string, string>();
+    for (let i = 0; i + 1 < fields.length; i += 2) m.set(fields[i]!, fields[i + 1]!);
+    return m;
+  });
+
+/**
+ * A master and a replica (requirepass + masterauth) and three Sentinels monitoring them with
+ * quorum 2, a 1 s down-after and a short failover timeout, all on free loopback ports. Resolves
+ * once the replica is in sync and every Sentinel could promote it.
+ */
+export async function startSentinelGroup(options: { name?: string; downAfterMs?: number; failoverTimeoutMs?: number } = {}): Promise<SentinelGroup> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'plinth-fault-sentinel-'));
+  const name = options.name ?? 'plinth-fault';
+  const password = `pw-${process.pid}-${Math.random().toString(36).slice(2, 10)}`;
+  const passwordFile = path.join(dir, 'redis-password');
+  writeFileSync(passwordFile, `${password}\n`, { mode: 0o600 });
+  const children: ChildProcess[] = [];
+  const clients: Redis[] = [];
+  let sentinelClients: Redis[] = [];
+  const spawnChild = (cmd: string, args: string[]) => {
+    const c = spawn(cmd, args, { stdio: 'ignore' });
+    children.push(c);
+    return c;
+  };
+  const redisServer = async (port: number, extra: string[]): Promise<RedisNode> => {
+    const child = spawnChild('redis-server', [
+      '--bind', '127.0.0.1', '--port', String(port), '--save', '', '--appendonly', 'no', '--dir', dir,
+      '--dbfilename', `${port}.rdb`, '--logfile', path.join(dir, `redis-${port}.log`),
+      '--requirepass', password, '--masterauth', password, ...extra,
+    ]);
+    await until(`redis-server on ${port}`, () => listening(port), 10_000);
+    return { port, child };
+  };
+  const group: SentinelGroup = {
+    name,
+    password,
+    passwordFile,
+    master: { port: 0, child: undefined },
+    replica: { port: 0, child: undefined },
+    sentinelPorts: [],
+    sentinels: '',
+    node(port) {
+      const r = new Redis({ host: '127.0.0.1', port, password, maxRetriesPerRequest: 1, connectTimeout: 2_000, lazyConnect: true });
+      // These servers may be killed while a client still reconnects.
+      r.on('error', () => undefined);
+      clients.push(r);
+      return r;
+    },
+    sentinel(port) {
+      const r = new Redis({ host: '127.0.0.1', port, maxRetriesPerRequest: 1, connectTimeout: 2_000, lazyConnect: true });
+      r.on('error', () => undefined);
+      clients.push(r);
+      return r;
+    },
+    async masterPorts() {
+      return Promise.all(
+        sentinelClients.map(async (s) => {
+          try {
+            const addr = (await s.call('SENTINEL', 'GET-MASTER-ADDR-BY-NAME', name)) as [string, string] | null;
+            return addr ? Number(addr[1]) : undefined;
+          } catch {
+            return undefined;
+          }
+        }),
+      );
+    },
+    async waitPromotable(timeoutMs = 60_000) {
+      // Sentinel promotes only a replica it has heard from recently, linked to the master and not
+      // flagged down; a failover needs a quorum of Sentinels that know each other.
+      await until('every Sentinel to see a promotable replica and the two other Sentinels', async () => {
+        for (const s of sentinelClients) {
+          try {
+            const replicas = fieldMaps(await s.call('SENTINEL', 'REPLICAS', name));
+            const promotable = replicas.some((r) => r.get('flags') === 'slave' && r.get('master-link-status') === 'ok' && Number(r.get('port')) === group.replica.port);
+            const peers = fieldMaps(await s.call('SENTINEL', 'SENTINELS', name)).filter((p) => !(p.get('flags') ?? '').includes('down'));
+            if (!promotable || peers.length !== 2) return false;
+          } catch {
+            return false;
+          }
+        }
+        return true;
+      }, timeoutMs, 200);
+    },
+    async kill(node) {
+      const c = node.child;
+      node.child = undefined;
+      if (!c) return;
+      c.kill('SIGKILL');
+      await exitedProcess(c);
+    },
+    async destroy() {
+      for (const r of clients) r.disconnect();
+      for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+      await Promise.all(children.map(exitedProcess));
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  try {
+    group.master = await redisServer(await freePort(), []);
+    group.replica = await redisServer(await freePort(), ['--replicaof', '127.0.0.1', String(group.master.port)]);
+    const replica = group.node(group.replica.port);
+    await until('the replica to sync with the master', async () => (await replica.info('replication').catch(() => '')).includes('master_link_status:up'), 30_000, 100);
+    for (let i = 0; i < 3; i++) group.sentinelPorts.push(await freePort());
+    for (const port of group.sentinelPorts) {
+      // Sentinel rewrites its configuration file: one writable file each.
+      const conf = path.join(dir, `sentinel-${port}.conf`);
+      writeFileSync(
+        conf,
+        [
+          'bind 127.0.0.1',
+          `port ${port}`,
+          `dir ${dir}`,
+          `logfile ${path.join(dir, `sentinel-${port}.log`)}`,
+          `sentinel monitor ${name} 127.0.0.1 ${group.master.port} 2`,
+          `sentinel auth-pass ${name} ${password}`,
+          `sentinel down-after-milliseconds ${name} ${options.downAfterMs ?? 1_000}`,
+          `sentinel failover-timeout ${name} ${options.failoverTimeoutMs ?? 5_000}`,
+          `sentinel parallel-syncs ${name} 1`,
+          '',
+        ].join('\n'),
+      );
+      spawnChild('redis-sentinel', [conf]);
+    }
+    for (const port of group.sentinelPorts) await until(`redis-sentinel on ${port}`, () => listening(port), 10_000);
+    group.sentinels = group.sentinelPorts.map((p) => `127.0.0.1:${p}`).join(',');
+    sentinelClients = group.sentinelPorts.map((p) => group.sentinel(p));
+    await group.waitPromotable();
+    return group;
+  } catch (err) {
+    const logs = readdirSafe(dir).map((f) => `--- ${f}\n${readFileSafe(path.join(dir, f)).slice(-1500)}`).join('\n');
+    await group.destroy();
+    throw new Error(`${(err as Error).message}\n${logs}`, { cause: err });
+  }
+}
+
+const readdirSafe = (dir: string): string[] => {
+  try {
+    return readdirSync(dir).filter((f) => f.endsWith('.log'));
+  } catch {
+    return [];
+  }
+};
+const readFileSafe = (file: string): string => {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return '';
+  }
+};
+
+// ---------------------------------------------------------------------------------------------
 // A `plinth serve` process
 
 export interface PlinthProcess {
@@ -283,4 +484,15 @@ export async function newKey(platform: Platform, scopes: Parameters<Platform['au
 
 export function jsonPost(url: string, key: string, body: unknown, timeoutMs = 15_000): Promise<Answer> {
   return request(url, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify(body) }, timeoutMs);
+}
+
+/** Runs one `plinth` command (e.g. `keys create …`) to completion; resolves with its stdout. */
+export async function runPlinth(args: string[], env: Record<string, string>, timeoutMs = 90_000): Promise<string> {
+  const { stdout } = await run(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? os.tmpdir(), LOG_LEVEL: 'warn', ...env },
+    timeout: timeoutMs,
+    killSignal: 'SIGKILL',
+  });
+  return stdout;
 }
