@@ -1,8 +1,9 @@
 // The state of every dependency Plinth knows about: what is configured (real) and what is
 // embedded, and whether it answers. Used by /readyz and `plinth doctor`.
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { Config } from '../config/index.js';
 import { maskUrl } from '../config/index.js';
+import { createRedisConnection, redisConfigured, redisLocation } from '../limits/index.js';
 import type { Database } from '../db/index.js';
 import { migrationStatus } from '../db/index.js';
 
@@ -79,27 +80,49 @@ async function httpCheck(name: string, url: string, pathname: string, fix: strin
   }
 }
 
-async function redisCheck(url: string): Promise<DependencyState> {
-  const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, connectTimeout: 2_000, enableOfflineQueue: false });
-  client.on('error', () => undefined);
+/** Probes Redis as the gateway reaches it: REDIS_URL or the Sentinels' master, with the configured password. */
+async function redisCheck(config: Config): Promise<DependencyState> {
+  const location = redisLocation(config);
+  const fix = 'Check REDIS_URL (or REDIS_SENTINELS and REDIS_SENTINEL_NAME), the Redis password, and that Redis is reachable.';
+  let client: Redis | undefined;
   try {
     const { ms } = await timed(async () => {
-      await client.connect();
+      client = createRedisConnection(config, { connectTimeoutMs: 2_000 });
+      await ready(client, 2_500);
       await client.ping();
     });
-    return { name: 'redis', mode: 'external', required: false, ok: true, location: maskUrl(url), latency_ms: ms };
+    return { name: 'redis', mode: 'external', required: false, ok: true, ...(location ? { location } : {}), latency_ms: ms };
   } catch (err) {
-    return { name: 'redis', mode: 'external', required: false, ok: false, location: maskUrl(url), detail: (err as Error).message, fix: 'Check REDIS_URL and that Redis is reachable.' };
+    return { name: 'redis', mode: 'external', required: false, ok: false, ...(location ? { location } : {}), detail: (err as Error).message, fix };
   } finally {
-    client.disconnect();
+    client?.disconnect();
   }
+}
+
+/** Resolves when the client is ready; rejects with its first error, or after `ms`. */
+function ready(client: Redis, ms: number): Promise<void> {
+  if (client.status === 'ready') return Promise.resolve();
+  return new Promise<void>((resolve, reject) => {
+    const done = (err?: Error) => {
+      clearTimeout(timer);
+      client.off('ready', onReady);
+      client.off('error', onError);
+      if (err) reject(err);
+      else resolve();
+    };
+    const onReady = () => done();
+    const onError = (err: Error) => done(err);
+    const timer = setTimeout(() => done(new Error(`no connection within ${ms} ms`)), ms);
+    client.once('ready', onReady);
+    client.once('error', onError);
+  });
 }
 
 /** Optional services: configured ones are probed, the rest are reported as embedded. */
 export async function checkOptional(config: Config): Promise<DependencyState[]> {
   const embedded = (name: string, detail: string): DependencyState => ({ name, mode: 'embedded', required: false, ok: true, detail });
   return Promise.all([
-    config.redis.url ? redisCheck(config.redis.url.reveal()) : Promise.resolve(embedded('redis', 'in-process cache and limits (single replica only); set REDIS_URL for shared state')),
+    redisConfigured(config) ? redisCheck(config) : Promise.resolve(embedded('redis', 'in-process cache and limits (single replica only); set REDIS_URL or REDIS_SENTINELS for shared state')),
     config.ollama.url
       ? httpCheck('ollama', config.ollama.url, '/api/version', 'Check OLLAMA_URL and that Ollama is running.')
       : Promise.resolve(embedded('llm', 'no LLM provider configured; set OLLAMA_URL')),

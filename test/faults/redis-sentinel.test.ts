@@ -210,6 +210,12 @@ describe('Redis Sentinel failover under a running Plinth', { timeout: 175_000 },
       assert.ok(health.every((h) => h.ready === 200), `readiness stayed 200: ${health.map((h) => h.ready).join(',')}`);
       assert.ok(health.some((h) => h.at > killAt && h.redisUp === 0), 'plinth_redis_up{role="limits"} went to 0 during the failover');
       assert.equal(health.at(-1)?.redisUp, 1, 'plinth_redis_up{role="limits"} is 1 again');
+      // The readiness report probes Redis through the Sentinels too, and finds the new master.
+      const report = JSON.parse((await request(`${plinth.url}/readyz`, {}, 5_000)).body) as { checks: Array<{ name: string; mode: string; ok: boolean }> };
+      assert.deepEqual(
+        report.checks.filter((c) => c.name === 'redis').map((c) => ({ mode: c.mode, ok: c.ok })),
+        [{ mode: 'external', ok: true }],
+      );
 
       // The probe count survived on the new master and continues from there.
       const promoted = group.node(group.replica.port);
