@@ -147,15 +147,33 @@ export function createGatewayService(deps: GatewayDeps) {
     const found: Upstream[] = [];
     let failures = 0;
     for (const u of deps.upstreams) {
+      // Asking for the model list is a call like any other: an upstream that cannot be reached
+      // opens its circuit, and an open circuit is not asked again until its cool-down ends.
+      const breaker = breakers.get(u.name)!;
+      const remote = !configured.has(u.name) && !((modelLists.get(u.name)?.until ?? 0) > now());
+      if (remote && !breaker.tryAcquire()) {
+        failures++;
+        continue;
+      }
       try {
-        if ((await modelsOf(u)).includes(model)) found.push(u);
+        const models = await modelsOf(u);
+        if (remote) breaker.success();
+        if (models.includes(model)) found.push(u);
       } catch (err) {
+        if (remote) {
+          // Refused, timed out, 5xx: a failure. A definite answer (401, 404) says nothing of health.
+          if (err instanceof UpstreamError && !err.retryable) breaker.release();
+          else breaker.failure();
+        }
         failures++;
         logger.warn({ upstream: u.name, err: { message: (err as Error).message } }, 'gateway: cannot list the models of an upstream');
       }
     }
     if (found.length > 0) return found;
-    if (failures === deps.upstreams.length) throw new PlinthError('UPSTREAM_UNAVAILABLE', 'No LLM upstream could be asked for its models.');
+    if (failures === deps.upstreams.length) {
+      const wait = Math.min(...deps.upstreams.map((u) => breakers.get(u.name)!.retryAfterMs()));
+      throw new PlinthError('UPSTREAM_UNAVAILABLE', 'No LLM upstream could be asked for its models.', { retry_after_s: Math.max(1, Math.ceil(wait / 1000)) });
+    }
     throw new PlinthError('MODEL_NOT_FOUND', `The model \`${model}\` does not exist or is not served by any configured upstream.`, { param: 'model' });
   }
 

@@ -239,12 +239,15 @@ describe('LLM upstream refusing connections', { timeout: 120_000 }, () => {
     }
   });
 
-  it('answers a prompt 503 with a stable code for an upstream that never listened', async () => {
+  it('answers a prompt 503 with a stable code for an upstream that never listened, and opens its circuit', async () => {
     for (const stream of [false, true, false]) {
       const r = await chat(c, stream);
       assert.equal(r.status, 503, r.body);
       assert.equal(problemCode(r), 'PLINTH_UPSTREAM_UNAVAILABLE');
+      assert.ok(r.headers.get('retry-after'), 'the client is told when to retry');
       assert.ok(r.ms < 2_000, `no hang (${r.ms.toFixed(0)} ms)`);
     }
+    // Failed model listings count as failures: the circuit opens and the upstream is left alone.
+    assert.equal(c.platform.gateway.circuitState('ollama'), 'open');
   });
 });
