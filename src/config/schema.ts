@@ -136,6 +136,7 @@ export const configSchema = z
         password: secret.optional(),
         sentinelPassword: secret.optional(),
         tls: bool.default(false),
+        reconnectGraceMs: z.coerce.number().int().min(0).max(30_000).default(1_000),
       })
       .strict()
       .prefault({})
@@ -368,6 +369,7 @@ export const ENV_VARS: ReadonlyArray<{ name: string; path: string; secret?: bool
   { name: 'REDIS_SENTINEL_NAME', path: 'redis.sentinelName', doc: 'Master name the Sentinels monitor (`sentinel monitor <name> …`).' },
   { name: 'REDIS_PASSWORD', path: 'redis.password', secret: true, doc: 'Password of the Redis servers behind REDIS_SENTINELS (with REDIS_URL, put it in the URL).' },
   { name: 'REDIS_SENTINEL_PASSWORD', path: 'redis.sentinelPassword', secret: true, doc: 'Password of the Sentinels themselves, when they require one.' },
+  { name: 'REDIS_RECONNECT_GRACE_MS', path: 'redis.reconnectGraceMs', doc: 'For this long after the Redis connection was lost, commands wait for the reconnect (a failover, a restarted server) before the limits fall back to GATEWAY_LIMITS_FAIL_OPEN; then they fail fast until connected again. 0 fails at once.' },
   { name: 'REDIS_TLS', path: 'redis.tls', doc: 'Connect to the Sentinels and the Redis servers over TLS (REDIS_URL uses rediss:// instead).' },
   { name: 'OLLAMA_URL', path: 'ollama.url', doc: 'Ollama base URL.' },
   { name: 'MLFLOW_TRACKING_URI', path: 'mlflow.trackingUri', doc: 'MLflow tracking server; unset means the built-in registry.' },

@@ -2,17 +2,21 @@
 // master as named by Redis Sentinel (REDIS_SENTINELS + REDIS_SENTINEL_NAME), which ioredis
 // re-resolves after a failover. Commands fail fast while disconnected (no offline queue), so the
 // gateway's fail-open / fail-closed choice applies promptly; ioredis keeps reconnecting meanwhile.
+// Only right after a lost connection do commands wait (REDIS_RECONNECT_GRACE_MS) for the next one.
 import { Redis, type RedisOptions } from 'ioredis';
 import type { Config } from '../config/index.js';
 import { maskUrl } from '../config/index.js';
 import type { Logger } from '../telemetry/logger.js';
 import { keepConnected } from './revive.js';
+import { rideThrough } from './ride-through.js';
 
 export interface RedisConnectionOptions {
   logger?: Logger;
   /** Connection name shown by CLIENT LIST (which replica holds which connection). */
   name?: string;
   connectTimeoutMs?: number;
+  /** Overrides REDIS_RECONNECT_GRACE_MS. */
+  reconnectGraceMs?: number;
 }
 
 /** Whether Redis is configured at all (else the in-process stores are used). */
@@ -76,6 +80,7 @@ export function createRedisConnection(config: Config, options: RedisConnectionOp
     lastError = '';
     logger?.debug({ redis: redisLocation(config) }, 'redis connection ready');
   });
-  // ioredis can give a client up for good in a Sentinel failover; keep it connecting (revive.ts).
-  return keepConnected(redis, logger ? { logger } : {});
+  // ioredis can give a client up for good in a Sentinel failover; keep it connecting (revive.ts),
+  // and let commands wait out a reconnect that follows a lost connection closely (ride-through.ts).
+  return rideThrough(keepConnected(redis, logger ? { logger } : {}), { graceMs: options.reconnectGraceMs ?? r.reconnectGraceMs });
 }

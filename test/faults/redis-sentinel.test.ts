@@ -3,8 +3,8 @@
 // (REDIS_SENTINELS, password from REDIS_PASSWORD_FILE) and keeps its gateway limits there, failing
 // closed (GATEWAY_LIMITS_FAIL_OPEN=false). Under a steady chat load the master is killed with
 // SIGKILL (a crash, not SENTINEL FAILOVER): the Sentinels promote the replica, the same Plinth
-// process serves again within a measured bound, every refusal in between is a prompt 503
-// PLINTH_LIMITS_UNAVAILABLE (no hang, no 500), and the counts written before the crash continue on
+// process serves again within a measured bound, every refusal in between is a 503
+// PLINTH_LIMITS_UNAVAILABLE (no hang, no 500; prompt once the reconnect grace has passed), and the counts written before the crash continue on
 // the new master. A client whose reconnect attempt is cut short by such a failover notice (the
 // race ioredis loses under load) connects again instead of giving up.
 import assert from 'node:assert/strict';
@@ -44,6 +44,8 @@ const MAX_LATENCY_MS = 5_000;
 const RECOVERY_BOUND_MS = 15_000;
 /** Load kept running after the kill (the whole load lasts longer than 15 s). */
 const LOAD_AFTER_KILL_MS = 16_000;
+/** REDIS_RECONNECT_GRACE_MS of the Plinth process (the default). */
+const RECONNECT_GRACE_MS = 1_000;
 
 interface Sample extends Answer {
   startedAt: number;
@@ -76,6 +78,7 @@ describe('Redis Sentinel failover under a running Plinth', { timeout: 175_000 },
       // Limits on, so every call is counted in Redis; this one is never reached by the load.
       GATEWAY_TENANT_REQUESTS_PER_MINUTE: '1000000',
       GATEWAY_RETRIES: '0',
+      REDIS_RECONNECT_GRACE_MS: String(RECONNECT_GRACE_MS),
     });
     adminKey = readFileSync(path.join(dataDir, 'admin.key'), 'utf8').trim();
     // A second tenant with a small limit whose count is followed across the failover.
@@ -201,6 +204,10 @@ describe('Redis Sentinel failover under a running Plinth', { timeout: 175_000 },
         assert.ok(f.startedAt >= killAt - 100, 'refusals only after the crash');
       }
       assert.ok(slowest < MAX_LATENCY_MS, `every call answered within ${MAX_LATENCY_MS} ms (slowest ${slowest.toFixed(0)} ms)`);
+      // Calls wait for the reconnect only within REDIS_RECONNECT_GRACE_MS of the lost connection;
+      // after it the refusals are prompt again (a long outage costs one grace, not one per call).
+      const afterGrace = failures.filter((f) => f.startedAt > killAt + RECONNECT_GRACE_MS + 200);
+      assert.ok(afterGrace.every((f) => f.ms < 500), `refusals after the grace answered at once: ${afterGrace.map((f) => f.ms.toFixed(0)).join(',')}`);
       // Once it serves again, it keeps serving.
       const afterRecovery = samples.filter((s) => s.startedAt > recovered.endedAt);
       assert.ok(afterRecovery.length > 50, `load continued after recovery (${afterRecovery.length} calls)`);
