@@ -212,11 +212,11 @@ function summarisePlan(lines: string[]): string[] {
  * only records the statement here), then run under EXPLAIN ANALYZE with the service's tenant
  * and ef_search settings. Mirrors the service's choices for k=10 without filters.
  */
-async function servicePlan(p: Platform, tenantId: string, mode: 'vector' | 'hybrid', q: Query): Promise<string[]> {
+async function servicePlan(p: Platform, tenantId: string, mode: 'vector' | 'hybrid', q: Query, generic = false): Promise<string[]> {
   let captured: { text: string; values: readonly unknown[] } | undefined;
   const recorder = {
-    query: (text: string, values?: readonly unknown[]) => {
-      captured = { text, values: values ?? [] };
+    query: (statement: string | { text: string; values: readonly unknown[] }, values?: readonly unknown[]) => {
+      captured = typeof statement === 'string' ? { text: statement, values: values ?? [] } : { text: statement.text, values: statement.values };
       return Promise.resolve({ rows: [] });
     },
   } as unknown as Tx;
@@ -235,7 +235,9 @@ async function servicePlan(p: Platform, tenantId: string, mode: 'vector' | 'hybr
     withEmbeddings: false,
   });
   const sql = captured!;
-  const res = await p.db.withTenant(tenantId, (tx) => tx.query(`EXPLAIN (ANALYZE, BUFFERS) ${sql.text}`, sql.values), {
+  // The service runs the statement prepared, with its generic plan forced: GENERIC_PLAN shows that
+  // plan (without timings, since it cannot run without values).
+  const res = await p.db.withTenant(tenantId, (tx) => (generic ? tx.query(`EXPLAIN (GENERIC_PLAN) ${sql.text}`) : tx.query(`EXPLAIN (ANALYZE, BUFFERS) ${sql.text}`, sql.values)), {
     readOnly: true,
     settings: { 'hnsw.ef_search': SERVICE_EF },
   });
@@ -375,6 +377,10 @@ async function runScale(kind: DbKind, n: number, corpus: Corpus, opts: Options, 
     for (const mode of ['vector', 'hybrid'] as const) {
       const full = await servicePlan(p, tenantId, mode, planQuery);
       plans[`service_${mode}`] = { summary: summarisePlan(full), full };
+      if (kind === 'postgres') {
+        const generic = await servicePlan(p, tenantId, mode, planQuery, true);
+        plans[`service_${mode} (generic plan, as run)`] = { summary: summarisePlan(generic), full: generic };
+      }
     }
     if (!usesHnsw) log(`${kind}: WARNING the raw query does not use ${indexName}:\n${planText}`);
 

@@ -19,6 +19,14 @@ export type Row = Record<string, unknown>;
 /** The part of a pg client that domain code may use: parameterised queries only. */
 export interface Tx {
   query<R extends pg.QueryResultRow = Row>(text: string, values?: readonly unknown[]): Promise<pg.QueryResult<R>>;
+  /** A named prepared statement (see prepared.ts): parsed and planned once per connection. */
+  query<R extends pg.QueryResultRow = Row>(statement: PreparedStatement): Promise<pg.QueryResult<R>>;
+}
+
+export interface PreparedStatement {
+  name: string;
+  text: string;
+  values: readonly unknown[];
 }
 
 export interface TxOptions {
@@ -26,17 +34,22 @@ export interface TxOptions {
   readOnly?: boolean;
   /** One snapshot for every statement of the transaction (consistent multi-query reads). */
   repeatableRead?: boolean;
-  /** Numeric settings for this transaction only (SET LOCAL), e.g. { 'hnsw.ef_search': 100 }. */
-  settings?: Readonly<Record<string, number>>;
+  /**
+   * Settings for this transaction only (SET LOCAL): numbers, or lower-case keywords, e.g.
+   * { 'hnsw.ef_search': 100, plan_cache_mode: 'force_generic_plan' }.
+   */
+  settings?: Readonly<Record<string, number | string>>;
 }
 
 const SETTING_NAME = /^[a-z_]+(\.[a-z_]+)?$/;
+const SETTING_KEYWORD = /^[a-z_]+$/;
 
-function localSettings(settings: Readonly<Record<string, number>> | undefined): string {
+function localSettings(settings: Readonly<Record<string, number | string>> | undefined): string {
   let sql = '';
   for (const [name, value] of Object.entries(settings ?? {})) {
     // Names and values are code-supplied, but are still checked before they are written into SQL.
-    if (!SETTING_NAME.test(name) || !Number.isFinite(value)) throw new PlinthError('INTERNAL', `invalid setting ${name}`);
+    const valid = typeof value === 'number' ? Number.isFinite(value) : SETTING_KEYWORD.test(value);
+    if (!SETTING_NAME.test(name) || !valid) throw new PlinthError('INTERNAL', `invalid setting ${name}`);
     sql += `; SET LOCAL ${name} = ${value}`;
   }
   return sql;
@@ -162,19 +175,45 @@ interface CreateDatabaseInput {
   onClose: () => Promise<void>;
 }
 
+/**
+ * The embedded database is one PGlite session shared by every socket connection, so a statement
+ * prepared on one connection would already exist for the next one that prepares it: there,
+ * prepared statements run unnamed (parsed each time, as before).
+ */
+function unnamed(client: pg.PoolClient): Tx {
+  return {
+    query<R extends pg.QueryResultRow>(statement: string | PreparedStatement, values?: readonly unknown[]) {
+      return typeof statement === 'string' ? client.query<R>(statement, values as unknown[]) : client.query<R>(statement.text, statement.values as unknown[]);
+    },
+  };
+}
+
 function createDatabase(input: CreateDatabaseInput): Database {
   const { pool, readPool } = input;
+  const txOf = input.mode === 'embedded' ? unnamed : (client: pg.PoolClient): Tx => client;
   let closed: Promise<void> | undefined;
 
-  async function transaction<T>(target: pg.Pool, begin: string, fn: (tx: Tx) => Promise<T>): Promise<T> {
+  async function transaction<T>(target: pg.Pool, begin: string, fn: (tx: Tx) => Promise<T>, readOnly: boolean): Promise<T> {
     const held = await checkout(target);
     const { client } = held;
     let broken: Error | undefined;
+    let handedOver = false;
     try {
       await client.query(begin);
-      const result = await fn(client);
+      const result = await fn(txOf(client));
       const lost = held.lost();
       if (lost) throw toPlinthError(lost);
+      if (readOnly) {
+        // A read-only transaction's result is complete once its last statement answered, and its
+        // COMMIT changes nothing: the caller goes on while it runs, saving a round trip, and the
+        // connection returns to the pool once it is done (destroyed if it failed).
+        handedOver = true;
+        client.query('COMMIT').then(
+          () => held.done(),
+          (err: unknown) => held.done(err instanceof Error ? err : new Error(String(err))),
+        );
+        return result;
+      }
       await client.query('COMMIT');
       return result;
     } catch (err) {
@@ -187,7 +226,7 @@ function createDatabase(input: CreateDatabaseInput): Database {
       }
       throw err instanceof PlinthError ? err : isPgError(err) || isConnectionError(err) ? toPlinthError(err) : err;
     } finally {
-      held.done(broken);
+      if (!handedOver) held.done(broken);
     }
   }
 
@@ -200,12 +239,12 @@ function createDatabase(input: CreateDatabaseInput): Database {
       const target = options.readOnly && readPool ? readPool : pool;
       // One round trip: the tenant id is a validated UUID literal, never free text.
       const begin = `BEGIN${options.repeatableRead ? ' ISOLATION LEVEL REPEATABLE READ' : ''}${options.readOnly ? ' READ ONLY' : ''}; SET LOCAL ROLE ${APP_ROLE}; SET LOCAL plinth.tenant_id = '${tenantId.toLowerCase()}'${localSettings(options.settings)}`;
-      return transaction(target, begin, fn);
+      return transaction(target, begin, fn, options.readOnly === true);
     },
 
     withSystem(fn, options = {}) {
       const target = options.readOnly && readPool ? readPool : pool;
-      return transaction(target, `${options.readOnly ? 'BEGIN READ ONLY' : 'BEGIN'}${localSettings(options.settings)}`, fn);
+      return transaction(target, `${options.readOnly ? 'BEGIN READ ONLY' : 'BEGIN'}${localSettings(options.settings)}`, fn, options.readOnly === true);
     },
 
     async withConnection(fn) {

@@ -1,8 +1,8 @@
 // SQL for documents and chunks, run inside the caller's (tenant-scoped) transaction.
-import type { Tx } from '../db/index.js';
+import { queryPrepared, type Tx } from '../db/index.js';
 import type { Document, DocumentChunk } from './documents-schema.js';
 import { compileFilters, hasExtraFilters, SqlParams } from './filters.js';
-import { FUSED_CTE, retrieverCtes } from './hybrid.js';
+import { FUSED_CTE, retrieverCtes, sqlInt } from './hybrid.js';
 import type { Filters } from './schema.js';
 import type { EmbeddingSpace } from './store.js';
 
@@ -181,7 +181,7 @@ export interface ChunkSearchParams {
 /** Hybrid retrieval over chunks; scope and metadata filters apply to the owning document. */
 export async function searchChunks(tx: Tx, s: ChunkSearchParams): Promise<ChunkSearchRow[]> {
   const p = new SqlParams();
-  const cand = p.add(s.candidates);
+  const cand = sqlInt(s.candidates);
   const useVector = s.mode !== 'fulltext' && s.queryVector !== null;
   const useText = s.mode !== 'vector';
   const extra = useText && hasExtraFilters(s.filters);
@@ -202,13 +202,14 @@ export async function searchChunks(tx: Tx, s: ChunkSearchParams): Promise<ChunkS
         }
       : null,
   );
-  const res = await tx.query<ChunkSearchRow>(
+  const res = await queryPrepared<ChunkSearchRow>(
+    tx,
     `WITH ${vec}, ${fts}, ${FUSED_CTE}
      SELECT ${CHUNK_COLUMNS}, d.name AS doc_name, d.title AS doc_title, d.key AS doc_key,
             f.vector_score, f.fulltext_score, f.vector_rank::int, f.fulltext_rank::int, f.rrf::float8 AS score
        FROM fused f JOIN document_chunks c ON c.id = f.id JOIN documents d ON d.id = c.document_id
       ORDER BY score DESC, c.id
-      LIMIT ${p.add(s.limit)}`,
+      LIMIT ${sqlInt(s.limit)}`,
     p.values,
   );
   return res.rows;

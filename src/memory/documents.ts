@@ -10,7 +10,7 @@ import { chunkDocument, detectMediaType } from './chunking/index.js';
 import type { CombinedResult, CombinedSearchInput, Document, DocumentChunk, IngestInput } from './documents-schema.js';
 import { combinedSearchInput } from './documents-schema.js';
 import * as docs from './documents-store.js';
-import { efSearch, searchDepth } from './hybrid.js';
+import { searchDepth, searchSettings } from './hybrid.js';
 import * as store from './store.js';
 
 export interface DocumentServiceDeps {
@@ -126,7 +126,7 @@ export function createDocumentService(deps: DocumentServiceDeps) {
             : [],
           q.sources.includes('documents') ? await docs.searchChunks(tx, common) : [],
         ] as const,
-        { readOnly: true, settings: { 'hnsw.ef_search': efSearch(candidates) } },
+        { readOnly: true, settings: searchSettings(candidates) },
       );
       const results: CombinedResult[] = [
         ...memories.map((r): CombinedResult => {

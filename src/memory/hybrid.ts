@@ -1,6 +1,8 @@
 // SQL building blocks shared by memory and document-chunk retrieval: the candidate CTEs of each
 // retriever and their reciprocal rank fusion. Values travel as bind parameters; only validated
-// integers (dimensions, space ids) and fixed identifiers are written into the SQL text.
+// integers (dimensions, space ids, list depths and limits) and fixed identifiers are written into
+// the SQL text.
+import { PlinthError } from '../errors.js';
 import type { SqlParams } from './filters.js';
 
 /** Reciprocal rank fusion constant (Cormack et al.): dampens the weight of top ranks. */
@@ -18,6 +20,26 @@ export function searchDepth(k: number, mmr: boolean): number {
 /** HNSW search breadth: at least 100 (recall@10 >= 0.95 at 100k memories; 40 gave 0.935). */
 export function efSearch(candidates: number): number {
   return Math.min(1000, Math.max(100, candidates));
+}
+
+/**
+ * Settings of a search transaction: the HNSW breadth, and the generic plan of the prepared search
+ * statement. Left to itself PostgreSQL keeps planning the hybrid statement for each call (about
+ * 1 ms), since a custom plan folds the query text in and looks cheaper; the generic plan takes
+ * the same index paths for any values (test/integration/memory-search-isolation.test.ts).
+ */
+export function searchSettings(candidates: number): Readonly<Record<string, number | string>> {
+  return { 'hnsw.ef_search': efSearch(candidates), plan_cache_mode: 'force_generic_plan' };
+}
+
+/**
+ * A list depth or limit written into the statement text rather than bound: the planner then knows
+ * it, also in the generic plan of the prepared statement (a bound LIMIT is estimated at a tenth of
+ * the table, which can make an index scan look dearer than reading everything).
+ */
+export function sqlInt(n: number): string {
+  if (!Number.isSafeInteger(n) || n < 0) throw new PlinthError('INTERNAL', `invalid limit ${n}`);
+  return String(n);
 }
 
 export interface RetrieverCtes {

@@ -10,7 +10,7 @@ import type { Logger } from '../telemetry/logger.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import type { AddMemoriesInput, ListInput, Memory, MemoryVersion, SearchInput, SearchResult, UpdateMemoryInput } from './schema.js';
 import { searchInput } from './schema.js';
-import { efSearch, searchDepth } from './hybrid.js';
+import { searchDepth, searchSettings } from './hybrid.js';
 import * as store from './store.js';
 
 export interface MemoryServiceDeps {
@@ -210,7 +210,7 @@ export async function createMemoryService(deps: MemoryServiceDeps) {
             recencyHalfLifeDays: q.recency_half_life_days,
             withEmbeddings: mmr,
           }),
-        { readOnly: true, settings: { 'hnsw.ef_search': efSearch(candidates) } },
+        { readOnly: true, settings: searchSettings(candidates) },
       );
       const picked = mmr ? maximalMarginalRelevance(rows, q.k, q.mmr_lambda!) : rows;
       deps.metrics?.memorySearchDuration.observe({ mode: q.mode }, (performance.now() - started) / 1000);

@@ -4,7 +4,7 @@
 // recorded. Only applied when tracing is on, so the untraced path is the plain port.
 import { SpanKind, type Attributes, type Span, type Tracer } from '@opentelemetry/api';
 import type { QueryResultRow } from 'pg';
-import type { Database, Tx, TxOptions } from '../db/index.js';
+import type { Database, PreparedStatement, Tx, TxOptions } from '../db/index.js';
 import { recordError } from './tracing.js';
 
 const MAX_STATEMENT_CHARS = 2048;
@@ -38,10 +38,11 @@ export function traceDatabase(db: Database, tracer: Tracer): Database {
   }
 
   const tracedTx = (tx: Tx): Tx => ({
-    query<R extends QueryResultRow>(text: string, values?: readonly unknown[]) {
+    query<R extends QueryResultRow>(statement: string | PreparedStatement, values?: readonly unknown[]) {
+      const text = typeof statement === 'string' ? statement : statement.text;
       const operation = operationOf(text);
       return inSpan(operation, { 'db.operation.name': operation, 'db.query.text': sanitizeStatement(text) }, async (span) => {
-        const result = await tx.query<R>(text, values);
+        const result = typeof statement === 'string' ? await tx.query<R>(statement, values) : await tx.query<R>(statement);
         if (typeof result.rowCount === 'number') span.setAttribute('db.response.returned_rows', result.rowCount);
         return result;
       });

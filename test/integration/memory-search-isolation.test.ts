@@ -138,8 +138,8 @@ describe(`memory search isolation (${ADAPTER})`, () => {
     };
     const statements: Array<{ text: string; values: readonly unknown[] }> = [];
     const recorder = {
-      query: (text: string, values?: readonly unknown[]) => {
-        statements.push({ text, values: values ?? [] });
+      query: (statement: string | { text: string; values: readonly unknown[] }, values?: readonly unknown[]) => {
+        statements.push(typeof statement === 'string' ? { text: statement, values: values ?? [] } : { text: statement.text, values: statement.values });
         return Promise.resolve({ rows: [] });
       },
     } as unknown as Tx;
@@ -152,6 +152,14 @@ describe(`memory search isolation (${ADAPTER})`, () => {
       });
       assert.doesNotMatch(plan, /Seq Scan on (memories|document_chunks|documents)\b/, plan);
       assert.match(plan, /plinth_(memory|chunk)_fulltext/, plan);
+      // Searches run as prepared statements with the generic plan forced (the one for any
+      // values): it must use the same index paths.
+      const generic = await db.withTenant(tenant.id, async (tx) => {
+        await tx.query('SET LOCAL enable_seqscan = off');
+        return (await tx.query(`EXPLAIN (GENERIC_PLAN) ${s.text}`)).rows.map((r) => String(r['QUERY PLAN'])).join('\n');
+      });
+      assert.doesNotMatch(generic, /Seq Scan on (memories|document_chunks|documents)\b/, generic);
+      assert.match(generic, /plinth_(memory|chunk)_fulltext/, generic);
     }
   });
 });

@@ -12,6 +12,7 @@ import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { fileURLToPath } from 'node:url';
 import { REAL_PG_URL, startTestPlatform, type TestPlatform } from '../helpers/platform.js';
+import { until } from '../helpers/faults.js';
 
 if (!REAL_PG_URL) throw new Error('PLINTH_TEST_PG_URL is unset: start the services with scripts/services.sh start');
 
@@ -33,16 +34,6 @@ function startWorker(env: Record<string, string>, logs: string[]): ChildProcess 
   child.stdout.setEncoding('utf8').on('data', (d: string) => logs.push(d));
   child.stderr.setEncoding('utf8').on('data', (d: string) => logs.push(d));
   return child;
-}
-
-async function until<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
 }
 
 const exited = (c: ChildProcess) => new Promise<void>((resolve) => (c.exitCode !== null || c.signalCode !== null ? resolve() : c.once('exit', () => resolve())));
