@@ -98,7 +98,7 @@ export async function openDatabase(config: Config, options: OpenDatabaseOptions 
       // An idle client losing its connection must not crash the process.
       p?.on('error', (err) => logger?.warn({ err: { message: err.message, code: (err as { code?: string }).code } }, 'database connection lost'));
     }
-    return createDatabase({ mode: 'postgres', location: maskUrl(url), pool, readPool, onClose: async () => {} });
+    return createDatabase({ mode: 'postgres', location: maskUrl(url), pool, readPool, prepare: db.preparedStatements, onClose: async () => {} });
   }
 
   const embedded: EmbeddedDatabase = await startEmbeddedDatabase({
@@ -172,13 +172,16 @@ interface CreateDatabaseInput {
   location: string;
   pool: pg.Pool;
   readPool?: pg.Pool | undefined;
+  /** Whether named prepared statements are used (never on the embedded database). */
+  prepare?: boolean;
   onClose: () => Promise<void>;
 }
 
 /**
- * The embedded database is one PGlite session shared by every socket connection, so a statement
- * prepared on one connection would already exist for the next one that prepares it: there,
- * prepared statements run unnamed (parsed each time, as before).
+ * Prepared statements run unnamed (parsed each time) on the embedded database — one PGlite session
+ * shared by every socket connection, where a statement prepared on one connection would already
+ * exist for the next one that prepares it — and when DATABASE_PREPARED_STATEMENTS=false (a pooler
+ * in transaction mode hands each transaction another server connection).
  */
 function unnamed(client: pg.PoolClient): Tx {
   return {
@@ -190,7 +193,7 @@ function unnamed(client: pg.PoolClient): Tx {
 
 function createDatabase(input: CreateDatabaseInput): Database {
   const { pool, readPool } = input;
-  const txOf = input.mode === 'embedded' ? unnamed : (client: pg.PoolClient): Tx => client;
+  const txOf = input.prepare === true ? (client: pg.PoolClient): Tx => client : unnamed;
   let closed: Promise<void> | undefined;
 
   async function transaction<T>(target: pg.Pool, begin: string, fn: (tx: Tx) => Promise<T>, readOnly: boolean): Promise<T> {

@@ -43,6 +43,20 @@ describe(`database statements (${ADAPTER})`, () => {
     }
   });
 
+  it('runs searches unnamed with DATABASE_PREPARED_STATEMENTS=false (a pooler in transaction mode)', async () => {
+    const unnamed = await startTestPlatform({ DATABASE_POOL_MAX: '1', DATABASE_PREPARED_STATEMENTS: 'false' });
+    try {
+      const { db, memory } = unnamed.platform;
+      const tenant = (await db.withSystem((tx) => auth.insertTenant(tx, `stmt-off-${Date.now().toString(36)}`, false)))!.id;
+      await memory.add(tenant, { memories: [{ text: 'The heron waits in the reeds' }] }, { actor: 'test' });
+      for (let i = 0; i < 3; i++) assert.equal((await memory.search(tenant, { query: 'heron', k: 3 })).length, 1);
+      const prepared = await db.withTenant(tenant, async (tx) => (await tx.query(`SELECT name FROM pg_prepared_statements WHERE name LIKE 'plinth\\_%'`)).rows);
+      assert.deepEqual(prepared, []);
+    } finally {
+      await unnamed.close();
+    }
+  });
+
   it('returns a read-only result before its COMMIT, and the next transaction on the connection starts clean', async () => {
     const { db } = t.platform;
     for (let i = 0; i < 50; i++) {
