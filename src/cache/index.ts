@@ -11,4 +11,4 @@ export { cacheInvalidationSchema, entryId, MAX_TAGS, TAG_PATTERN, type CacheInva
 export type { CacheScope, Generation, SemanticCacheStore, SemanticCandidate, SemanticEntry, SemanticSearchOptions, SemanticStoreOptions } from './semantic.js';
 export { guard, features, type GuardReason, type GuardVerdict } from './guard.js';
 export { createCacheLayer, parseCacheTags, parseSemanticHeader, userCacheTag } from './layer.js';
-export type { CacheLayer, CacheLayerDeps, CacheLookup, CacheOutcome, CacheSettings, LookupOptions } from './layer.js';
+export type { CacheLayer, CacheLayerDeps, CacheLookup, CacheOutcome, CacheSettings, LookupOptions, PendingLookup } from './layer.js';

@@ -2,6 +2,10 @@
 // One lookup per chat call decides the outcome (exact, semantic, miss, or bypass when the request
 // is not cacheable) and returns how to store the completion of a miss. Cache failures never fail
 // a call: a store that is down turns lookups into misses (or bypasses) and writes into no-ops.
+// A lookup starts with two reads issued together (`begin`): the invalidation counters and the
+// exact entry. The exact entry's key is the request's hash alone; the entry records the
+// generation it was written under and is served only while that is still the current one, so
+// the entry can be read without waiting for the counters, and an invalidation still hides it.
 import { createHash } from 'node:crypto';
 import { Counter, Histogram, type Registry } from 'prom-client';
 import type { Embedder } from '../embeddings/index.js';
@@ -126,9 +130,14 @@ export function parseSemanticHeader(header: string | string[] | undefined): bool
 }
 
 interface ExactValue {
+  /** The tenant and model generations the entry was written under (Generation.base). */
+  gen: string;
   tags: Record<string, number>;
   completion: ChatCompletion;
 }
+
+/** A lookup whose reads are in flight; finish() decides it (call it at most once). */
+export type PendingLookup = () => Promise<CacheLookup>;
 
 const bypass: CacheLookup = { outcome: 'bypass', store: () => undefined };
 
@@ -140,12 +149,22 @@ export function createCacheLayer(deps: CacheLayerDeps) {
   const space = `${embedder.provider}:${embedder.model}:${embedder.dimensions}`;
   const warn = (what: string) => (err: unknown) => logger.warn({ err: { message: (err as Error).message } }, `gateway: ${what}`);
 
-  async function exactGet(key: string, tenantId: string): Promise<ChatCompletion | undefined> {
+  /** The completion of an exact entry still valid under `gen`; undefined for none, stale or unreadable. */
+  async function exactHit(read: PromiseSettledResult<string | undefined>, gen: Generation, tenantId: string): Promise<ChatCompletion | undefined> {
     try {
-      const raw = await exact.get(key);
-      if (raw === undefined) return undefined;
-      const v = JSON.parse(raw) as ExactValue;
-      if (Object.keys(v.tags).length > 0 && !(await semantic.tagsCurrent(tenantId, v.tags))) return undefined;
+      if (read.status === 'rejected') throw read.reason;
+      if (read.value === undefined) return undefined;
+      const v = JSON.parse(read.value) as ExactValue;
+      if (v.gen !== gen.base) return undefined;
+      // Tags of the request were read with the generations; others (an entry written with other
+      // tags) are read now.
+      let others: Record<string, number> | undefined;
+      for (const tag in v.tags) {
+        const current = gen.tags[tag];
+        if (current === undefined) (others ??= {})[tag] = v.tags[tag]!;
+        else if (current !== v.tags[tag]) return undefined;
+      }
+      if (others && !(await semantic.tagsCurrent(tenantId, others))) return undefined;
       return v.completion;
     } catch (err) {
       warn('cache read failed; treated as a miss')(err);
@@ -163,68 +182,31 @@ export function createCacheLayer(deps: CacheLayerDeps) {
     }
   }
 
+  /**
+   * Issues the first reads of a lookup (invalidation counters and exact entry) at once, so that
+   * they share a round trip with whatever else the caller issues now; finish() decides.
+   */
+  function begin(tenantId: string, req: ChatRequest, options: LookupOptions = {}): PendingLookup {
+    const temperature = req.temperature ?? 1;
+    const exactOn = s.cache && temperature <= s.cacheMaxTemperature;
+    const text = lastUserText(req);
+    const semanticOn =
+      s.semanticCache && options.semantic !== false && text !== undefined && (temperature <= s.semanticMaxTemperature || options.semantic === true);
+    if (!exactOn && !semanticOn) return () => Promise.resolve(bypass);
+    const tags = options.tags ?? [];
+    const key = exactOn ? exactCacheKey(tenantId, req) : undefined;
+    // Settled, not raced: a refused call never finishes its lookup, and nothing is left unhandled.
+    const reads = Promise.allSettled([semantic.generation({ tenantId, model: req.model }, tags), key === undefined ? Promise.resolve(undefined) : exact.get(key)]);
+    return () => finish(tenantId, req, options, text, semanticOn, key, reads);
+  }
+
   return {
     settings: s,
 
-    async lookup(tenantId: string, req: ChatRequest, options: LookupOptions = {}): Promise<CacheLookup> {
-      const temperature = req.temperature ?? 1;
-      const exactOn = s.cache && temperature <= s.cacheMaxTemperature;
-      const text = lastUserText(req);
-      const semanticOn =
-        s.semanticCache && options.semantic !== false && text !== undefined && (temperature <= s.semanticMaxTemperature || options.semantic === true);
-      if (!exactOn && !semanticOn) return bypass;
-      const tags = options.tags ?? [];
-      let gen: Generation;
-      try {
-        gen = await semantic.generation({ tenantId, model: req.model }, tags);
-      } catch (err) {
-        // Without the invalidation counters nothing can be served or written safely.
-        warn('cache generations unreadable; cache bypassed')(err);
-        return bypass;
-      }
-      const key = exactOn ? `${gen.base}:${exactCacheKey(tenantId, req)}` : undefined;
-      if (key) {
-        const hit = await exactGet(key, tenantId);
-        if (hit) return { outcome: 'exact', hit, store: () => undefined };
-      }
-      let vector: Float32Array | undefined;
-      let partition: string | undefined;
-      if (semanticOn) {
-        partition = `${tenantId}:${gen.base}:${semanticPartitionKey(tenantId, req, space)}`;
-        vector = await embed(text, options.signal);
-        if (vector) {
-          try {
-            const candidates = await semantic.search(tenantId, partition, vector, { minScore: Math.min(0.5, s.semanticThreshold), limit: GUARD_CANDIDATES });
-            if (candidates[0]) metrics.similarity.observe(candidates[0].score);
-            let refused: GuardReason | undefined;
-            for (const c of candidates) {
-              if (c.score < s.semanticThreshold) break;
-              const verdict = guard(c.text, text);
-              if (verdict.ok) {
-                metrics.lookups.inc({ outcome: 'hit' });
-                return { outcome: 'semantic', hit: JSON.parse(c.value) as ChatCompletion, similarity: c.score, store: () => undefined };
-              }
-              refused ??= verdict.reason;
-              metrics.refusals.inc({ reason: verdict.reason ?? 'unknown' });
-            }
-            metrics.lookups.inc({ outcome: refused ? 'refused' : 'miss' });
-          } catch (err) {
-            metrics.lookups.inc({ outcome: 'error' });
-            warn('semantic cache read failed; treated as a miss')(err);
-          }
-        } else {
-          metrics.lookups.inc({ outcome: 'error' });
-        }
-      }
-      return {
-        outcome: 'miss',
-        store(completion) {
-          if (key) exact.set(key, JSON.stringify({ tags: gen.tags, completion } satisfies ExactValue), s.cacheTtlMs).catch(warn('cache write failed'));
-          if (partition && vector && text !== undefined) {
-            semantic.insert(partition, vector, { text, value: JSON.stringify(completion), tags: gen.tags }).catch(warn('semantic cache write failed'));
-          }
-        },
-      };
+    begin,
+
+    lookup(tenantId: string, req: ChatRequest, options: LookupOptions = {}): Promise<CacheLookup> {
+      return begin(tenantId, req, options)();
     },
 
     /** Invalidates the tenant's cached completions: all of them, one model's, or one tag's. */
@@ -237,4 +219,64 @@ export function createCacheLayer(deps: CacheLayerDeps) {
       return semantic.close();
     },
   };
+
+  async function finish(
+    tenantId: string,
+    req: ChatRequest,
+    options: LookupOptions,
+    text: string | undefined,
+    semanticOn: boolean,
+    key: string | undefined,
+    reads: Promise<[PromiseSettledResult<Generation>, PromiseSettledResult<string | undefined>]>,
+  ): Promise<CacheLookup> {
+    const [genRead, exactRead] = await reads;
+    if (genRead.status === 'rejected') {
+      // Without the invalidation counters nothing can be served or written safely.
+      warn('cache generations unreadable; cache bypassed')(genRead.reason);
+      return bypass;
+    }
+    const gen = genRead.value;
+    if (key) {
+      const hit = await exactHit(exactRead, gen, tenantId);
+      if (hit) return { outcome: 'exact', hit, store: () => undefined };
+    }
+    let vector: Float32Array | undefined;
+    let partition: string | undefined;
+    if (semanticOn && text !== undefined) {
+      partition = `${tenantId}:${gen.base}:${semanticPartitionKey(tenantId, req, space)}`;
+      vector = await embed(text, options.signal);
+      if (vector) {
+        try {
+          const candidates = await semantic.search(tenantId, partition, vector, { minScore: Math.min(0.5, s.semanticThreshold), limit: GUARD_CANDIDATES });
+          if (candidates[0]) metrics.similarity.observe(candidates[0].score);
+          let refused: GuardReason | undefined;
+          for (const c of candidates) {
+            if (c.score < s.semanticThreshold) break;
+            const verdict = guard(c.text, text);
+            if (verdict.ok) {
+              metrics.lookups.inc({ outcome: 'hit' });
+              return { outcome: 'semantic', hit: JSON.parse(c.value) as ChatCompletion, similarity: c.score, store: () => undefined };
+            }
+            refused ??= verdict.reason;
+            metrics.refusals.inc({ reason: verdict.reason ?? 'unknown' });
+          }
+          metrics.lookups.inc({ outcome: refused ? 'refused' : 'miss' });
+        } catch (err) {
+          metrics.lookups.inc({ outcome: 'error' });
+          warn('semantic cache read failed; treated as a miss')(err);
+        }
+      } else {
+        metrics.lookups.inc({ outcome: 'error' });
+      }
+    }
+    return {
+      outcome: 'miss',
+      store(completion) {
+        if (key) exact.set(key, JSON.stringify({ gen: gen.base, tags: gen.tags, completion } satisfies ExactValue), s.cacheTtlMs).catch(warn('cache write failed'));
+        if (partition && vector && text !== undefined) {
+          semantic.insert(partition, vector, { text, value: JSON.stringify(completion), tags: gen.tags }).catch(warn('semantic cache write failed'));
+        }
+      },
+    };
+  }
 }

@@ -13,6 +13,7 @@ import type { Logger } from '../telemetry/logger.js';
 import { watchRedis } from '../telemetry/redis-state.js';
 import { createOllamaUpstream } from './ollama.js';
 import { createOpenAIUpstream } from './openai.js';
+import { coalesceWrites } from './redis-writes.js';
 import { createGatewayService, type GatewayService } from './service.js';
 import type { Upstream } from './upstream.js';
 
@@ -67,7 +68,9 @@ export function createGateway(options: CreateGatewayOptions): GatewayService {
   }
   // One server (REDIS_URL) or the master named by Sentinel; fails fast while disconnected, so
   // fail-open/fail-closed decides promptly, and keeps reconnecting in the background.
-  const redis = createRedisConnection(config, { logger, name: 'plinth-gateway' });
+  // Commands issued together (limit check and cache reads; cache write and settlement) leave in
+  // one socket write (redis-writes.ts).
+  const redis = coalesceWrites(createRedisConnection(config, { logger, name: 'plinth-gateway' }));
   watchRedis(options.registry, redis, ['limits', 'cache']);
   return createGatewayService({
     ...options,

@@ -90,6 +90,47 @@ function endUser(user: string | undefined): string | null {
 }
 const RETRY_MAX_MS = 10_000;
 
+/** One call's time bound and cancellation: aborted when the client goes away or the total time is up. */
+interface CallScope {
+  signal: AbortSignal;
+  /** True once the total time is up (as opposed to the client going away). */
+  expired(): boolean;
+  /** Stops the timer; call once the call is over. */
+  end(): void;
+}
+
+// One controller and one timer per call, cleared when the call ends, instead of AbortSignal.timeout
+// (whose timer stays pending for the whole timeout after the call ended) and AbortSignal.any.
+function callScope(client: AbortSignal, totalMs: number): CallScope {
+  const ctl = new AbortController();
+  let expired = false;
+  const timer = setTimeout(() => {
+    expired = true;
+    ctl.abort(new Error('total timeout'));
+  }, totalMs);
+  // Like AbortSignal.timeout: the bound of a call never keeps the process alive.
+  timer.unref();
+  const onClient = () => ctl.abort(client.reason);
+  if (client.aborted) onClient();
+  else client.addEventListener('abort', onClient, { once: true });
+  return {
+    signal: ctl.signal,
+    expired: () => expired,
+    end() {
+      clearTimeout(timer);
+      client.removeEventListener('abort', onClient);
+    },
+  };
+}
+
+/** A controller aborted with `parent` (and with its reason), or on its own. `parent` lives one call. */
+function childController(parent: AbortSignal): AbortController {
+  const ctl = new AbortController();
+  if (parent.aborted) ctl.abort(parent.reason);
+  else parent.addEventListener('abort', () => ctl.abort(parent.reason), { once: true });
+  return ctl;
+}
+
 export type GatewayService = ReturnType<typeof createGatewayService>;
 
 export function createGatewayService(deps: GatewayDeps) {
@@ -207,8 +248,8 @@ export function createGatewayService(deps: GatewayDeps) {
   }
 
   /** Opens the stream on the first healthy upstream, retrying until its first chunk arrived. */
-  async function open(candidates: Upstream[], req: ChatRequest, client: AbortSignal, total: AbortSignal): Promise<Opened> {
-    const outer = AbortSignal.any([client, total]);
+  async function open(candidates: Upstream[], req: ChatRequest, client: AbortSignal, scope: CallScope): Promise<Opened> {
+    const outer = scope.signal;
     let last: PlinthError | undefined;
     let retryAfterMs: number | undefined;
     for (let attempt = 0; attempt <= g.retries; attempt++) {
@@ -224,9 +265,9 @@ export function createGatewayService(deps: GatewayDeps) {
         break;
       }
       const breaker = breakers.get(upstream.name)!;
-      const attemptCtl = new AbortController();
+      const attemptCtl = childController(outer);
       const timer = setTimeout(() => attemptCtl.abort(new Error('first token timeout')), g.firstTokenTimeoutMs);
-      const signal = AbortSignal.any([outer, attemptCtl.signal]);
+      const signal = attemptCtl.signal;
       const sentAt = performance.now();
       try {
         const iterator = await upstream.openChat(req, signal);
@@ -240,12 +281,12 @@ export function createGatewayService(deps: GatewayDeps) {
           throw client.reason ?? new Error('client went away');
         }
         const elapsed = (performance.now() - sentAt) / 1000;
-        if (total.aborted || attemptCtl.signal.aborted) {
+        if (scope.expired() || attemptCtl.signal.aborted) {
           breaker.failure();
           metrics.upstreamDuration.observe({ upstream: upstream.name, model: req.model, outcome: 'timeout' }, elapsed);
-          last = new PlinthError('UPSTREAM_TIMEOUT', `Upstream ${upstream.name} sent no token within ${total.aborted ? g.totalTimeoutMs : g.firstTokenTimeoutMs} ms.`, { upstream: upstream.name });
+          last = new PlinthError('UPSTREAM_TIMEOUT', `Upstream ${upstream.name} sent no token within ${scope.expired() ? g.totalTimeoutMs : g.firstTokenTimeoutMs} ms.`, { upstream: upstream.name });
           retryAfterMs = undefined;
-          if (total.aborted) break;
+          if (scope.expired()) break;
           continue;
         }
         if (err instanceof UpstreamError) {
@@ -287,16 +328,20 @@ export function createGatewayService(deps: GatewayDeps) {
       const candidates = await route(req.model);
       const promptTokens = Math.ceil(chars / CHARS_PER_TOKEN);
       const maxOut = req.max_completion_tokens ?? req.max_tokens ?? g.defaultMaxTokens;
-      const settle = await admit(caller, promptTokens + maxOut, setHeader);
-      let lookup: CacheLookup | undefined;
       const includeUsage = req.stream_options?.include_usage === true;
       const userId = endUser(req.user);
       const base = { tenantId: caller.tenantId, keyPrefix: caller.keyPrefix, endpoint: 'chat' as const, model: req.model, userId };
       // What is cached for a named user carries that user's tag, so erasing the user drops it.
       const tags = userId === null ? (options.cacheTags ?? []) : [...(options.cacheTags ?? []), userCacheTag(userId)];
+      // The cache's first reads go out with the limit check (one round trip to Redis); nothing
+      // read is used unless the call is admitted, and the semantic search waits for admission.
+      const pending = caches.begin(caller.tenantId, req, { tags, semantic: options.semanticCache, signal: options.signal });
+      const settle = await admit(caller, promptTokens + maxOut, setHeader);
+      let lookup: CacheLookup | undefined;
+      let scope: CallScope | undefined;
 
       try {
-        lookup = await caches.lookup(caller.tenantId, req, { tags, semantic: options.semanticCache, signal: options.signal });
+        lookup = await pending();
         const hit = lookup.hit;
         if (hit) {
           await settle(0);
@@ -316,8 +361,8 @@ export function createGatewayService(deps: GatewayDeps) {
           };
         }
         setHeader('x-plinth-cache', 'miss');
-        const total = AbortSignal.timeout(g.totalTimeoutMs);
-        const opened = await open(candidates, req, options.signal, total);
+        scope = callScope(options.signal, g.totalTimeoutMs);
+        const opened = await open(candidates, req, options.signal, scope);
         setHeader('x-plinth-overhead-ms', (opened.sentAt - started).toFixed(1));
         const stream = run(opened, {
           req,
@@ -327,7 +372,7 @@ export function createGatewayService(deps: GatewayDeps) {
           settle,
           store: lookup.store,
           client: options.signal,
-          total,
+          scope,
           record: (r) => record({ ...base, cache: lookup?.outcome === 'miss' ? 'miss' : 'bypass', ...r }),
         });
         return {
@@ -343,6 +388,7 @@ export function createGatewayService(deps: GatewayDeps) {
           },
         };
       } catch (err) {
+        scope?.end();
         await settle(0);
         const aborted = options.signal.aborted;
         await record({ ...base, upstream: null, outcome: aborted ? 'cancelled' : 'error', errorCode: isPlinthError(err) ? err.code : null, cache: lookup?.outcome === 'miss' ? 'miss' : 'bypass', tokensIn: 0, tokensOut: 0, latencyMs: performance.now() - started, ttftMs: null });
@@ -446,7 +492,8 @@ export function createGatewayService(deps: GatewayDeps) {
     /** Stores a finished completion in the cache (a no-op when the call was not cacheable). */
     store: (completion: ChatCompletion) => void;
     client: AbortSignal;
-    total: AbortSignal;
+    /** Ended when the run ends. */
+    scope: CallScope;
     record: (r: Pick<store.UsageRecord, 'upstream' | 'outcome' | 'errorCode' | 'tokensIn' | 'tokensOut' | 'latencyMs' | 'ttftMs'>) => Promise<void> | undefined;
   }
 
@@ -481,7 +528,7 @@ export function createGatewayService(deps: GatewayDeps) {
       }
       outcome = 'error';
       o.breaker.failure();
-      const mapped = ctx.total.aborted
+      const mapped = ctx.scope.expired()
         ? new PlinthError('UPSTREAM_TIMEOUT', `The completion did not finish within ${g.totalTimeoutMs} ms.`, { upstream: o.upstream.name })
         : err instanceof UpstreamError
           ? err.error
@@ -489,6 +536,7 @@ export function createGatewayService(deps: GatewayDeps) {
       errorCode = mapped.code;
       throw mapped;
     } finally {
+      ctx.scope.end();
       if (outcome === 'cancelled') {
         // The consumer stopped early (client gone): cancel the upstream request too.
         o.abort();

@@ -44,9 +44,18 @@ export function upstreamFailure(name: ErrorName, message: string, retryable: boo
   return new UpstreamError(new PlinthError(name, message, extra), retryable, retryAfterMs);
 }
 
+// Every call joins the same few (configured base, endpoint) pairs.
+const joined = new Map<string, string>();
+
 /** `path` resolved under `baseUrl`, keeping any path prefix the base has (such as /v1). */
 export function joinUrl(baseUrl: string, path: string): string {
-  return new URL(path, baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`).toString();
+  const key = `${baseUrl}\n${path}`;
+  let url = joined.get(key);
+  if (url === undefined) {
+    url = new URL(path, baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`).toString();
+    if (joined.size < 1_000) joined.set(key, url);
+  }
+  return url;
 }
 
 /** What `request` answers: the status, headers, and the body read once (text, JSON or bytes). */
@@ -74,16 +83,41 @@ const agentOptions = { keepAlive: true, keepAliveMsecs: 1_000, scheduling: 'lifo
 const httpAgent = new http.Agent(agentOptions);
 const httpsAgent = new https.Agent(agentOptions);
 
-function send(url: URL, init: UpstreamRequestInit): Promise<http.IncomingMessage> {
+interface Target {
+  secure: boolean;
+  /** Host, port and path of the URL, as http.request takes them. */
+  options: http.RequestOptions;
+  /** Basic credentials carried by the URL, if any. */
+  authorization?: string;
+}
+
+// Parsed once per URL: the URLs are the configured upstreams' endpoints, a handful.
+const targets = new Map<string, Target>();
+
+function targetOf(raw: string): Target {
+  let t = targets.get(raw);
+  if (t) return t;
+  const url = new URL(raw);
   const secure = url.protocol === 'https:';
-  if (!secure && url.protocol !== 'http:') return Promise.reject(new Error(`unsupported protocol ${url.protocol}`));
+  if (!secure && url.protocol !== 'http:') throw new Error(`unsupported protocol ${url.protocol}`);
+  t = {
+    secure,
+    options: { protocol: url.protocol, hostname: url.hostname.replace(/^\[(.*)\]$/, '$1'), port: url.port || (secure ? 443 : 80), path: `${url.pathname}${url.search}` },
+    ...(url.username || url.password ? { authorization: `Basic ${Buffer.from(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`).toString('base64')}` } : {}),
+  };
+  if (targets.size < 1_000) targets.set(raw, t);
+  return t;
+}
+
+/** Throws at once for a URL that cannot be called (the caller maps it like a network failure). */
+function send(raw: string, init: UpstreamRequestInit): Promise<http.IncomingMessage> {
+  const target = targetOf(raw);
   const headers: Record<string, string | number> = { ...init.headers };
   if (init.body !== undefined) headers['content-length'] = Buffer.byteLength(init.body);
-  if (url.username || url.password) headers.authorization ??= `Basic ${Buffer.from(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`).toString('base64')}`;
+  if (target.authorization !== undefined) headers.authorization ??= target.authorization;
   return new Promise((resolve, reject) => {
-    const req = (secure ? https : http).request(
-      url,
-      { method: init.method ?? 'GET', headers, agent: secure ? httpsAgent : httpAgent, signal: init.signal },
+    const req = (target.secure ? https : http).request(
+      { ...target.options, method: init.method ?? 'GET', headers, agent: target.secure ? httpsAgent : httpAgent, signal: init.signal },
       (res) => {
         // Errors after the headers (an abort, a broken connection) reach whoever reads the body.
         res.on('error', () => undefined);
@@ -145,7 +179,7 @@ export async function request(url: string, init: UpstreamRequestInit, who: { ups
   const attempt = activeUpstreamSpan();
   let res: UpstreamResponse;
   try {
-    res = wrap(await send(new URL(url), attempt ? { ...init, headers: withTraceContext(attempt, init.headers) } : init));
+    res = wrap(await send(url, attempt ? { ...init, headers: withTraceContext(attempt, init.headers) } : init));
     attempt?.setAttribute('http.response.status_code', res.status);
   } catch (err) {
     if (init.signal.aborted) throw init.signal.reason;
