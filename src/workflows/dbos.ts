@@ -22,7 +22,7 @@ import { monitorTick, TICK_SCHEDULE } from './monitors.js';
 import { RETENTION_SCHEDULE, retentionSweep } from './retention.js';
 import { retrainWorkflow } from './retrain.js';
 import { checkCron, setWorkflowDeps, traced, type WorkflowDeps } from './runtime.js';
-import { rememberWorkflowStart } from '../telemetry/workflow-tracing.js';
+import { rememberWorkflowStart, traceCarrier } from '../telemetry/workflow-tracing.js';
 import { recordAndEnqueue } from './start.js';
 import { embeddedPool } from './embedded-pool.js';
 import type { RetrainRequest } from './schema.js';
@@ -122,9 +122,11 @@ export async function startWorkflowEngine(options: StartEngineOptions): Promise<
   // Constructing the client touches no database; it is ready before recovery runs any workflow.
   const c = await DBOSClient.create({ systemDatabaseUrl: target.url, systemDatabasePool: pool, systemDatabaseSchemaName: schema, logger: dlog, applicationName: APP_NAME });
   const enqueue = (workflowId: string, request: RetrainRequest) => {
-    // Run here: the run continues the trace of the request that started it.
+    // The run continues the trace of the request that started it: remembered here when this
+    // process runs it, carried in the input (traceparent) for a worker elsewhere.
     if (role === 'executor') rememberWorkflowStart(workflowId);
-    return c.enqueue({ queueName: RETRAIN_QUEUE, workflowName: RETRAIN_WORKFLOW, workflowID: workflowId }, request).then(() => undefined);
+    const input: RetrainRequest = { ...request, ...traceCarrier() };
+    return c.enqueue({ queueName: RETRAIN_QUEUE, workflowName: RETRAIN_WORKFLOW, workflowID: workflowId }, input).then(() => undefined);
   };
   try {
     if (role === 'executor') {

@@ -68,7 +68,7 @@ export function workflowDeps(): WorkflowDeps {
 
 /** A workflow body that runs in its span `workflow <name>` (telemetry/workflow-tracing.ts). */
 export function traced<A extends unknown[], R>(name: string, body: (...args: A) => Promise<R>): (...args: A) => Promise<R> {
-  return (...args: A) => inWorkflowSpan(current?.tracing?.tracer, name, DBOS.workflowID, () => body(...args));
+  return (...args: A) => inWorkflowSpan(current?.tracing?.tracer, name, DBOS.workflowID, () => body(...args), args[0]);
 }
 
 /** DBOS.runStep, with each run of the step's body in a span `step <name>`. */

@@ -187,6 +187,9 @@ export interface RetrainRequest {
   gate: GateMetric[];
   notifyUrl: string | null;
   actor: string;
+  /** W3C trace context of the request that started the run (the run's span continues it). */
+  traceparent?: string;
+  tracestate?: string;
 }
 
 export const retrainRunOutput = z.object({

@@ -374,6 +374,18 @@ describe('tracing: upstream LLM calls and workflow runs', { timeout: 180_000 }, 
     const workflow = spans.find((s) => s.name === 'workflow plinth.retrain');
     assert.ok(workflow, `a workflow span in the request's trace: ${spans.map((s) => s.name).join(', ')}`);
     assert.equal(workflow.parentSpanId, http.spanId, 'the run continues the request that started it');
+    // A worker in another process has no remembered context: the input carries the request's.
+    const schema = `"${plinth.t.config.workflows.schema}"`;
+    const stored = await plinth.t.platform.db.withSystem(
+      async (tx) =>
+        (
+          await tx.query<{ inputs: string }>(
+            `SELECT COALESCE(wi.inputs, ws.inputs) AS inputs FROM ${schema}.workflow_status ws LEFT JOIN ${schema}.workflow_input wi ON wi.workflow_uuid = ws.workflow_uuid WHERE ws.workflow_uuid = $1`,
+            [workflowId],
+          )
+        ).rows[0],
+    );
+    assert.match(stored?.inputs ?? '', new RegExp(`"traceparent":"00-${traceId}-${http.spanId}-01"`), 'the workflow input carries the trace context of the request');
     assert.equal(workflow.attributes['plinth.workflow.id'], workflowId);
     assert.equal(workflow.attributes['plinth.workflow.name'], 'plinth.retrain');
 

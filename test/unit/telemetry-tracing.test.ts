@@ -7,7 +7,8 @@ import { ROOT_CONTEXT, context, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { genAiSpanName, providerName, requestAttributes, serverAttributes, upstreamErrorType } from '../../src/telemetry/llm-tracing.js';
 import { redisErrorType, redisOperation } from '../../src/telemetry/redis-tracing.js';
-import { rememberWorkflowStart, takeWorkflowStart } from '../../src/telemetry/workflow-tracing.js';
+import { inWorkflowSpan, rememberWorkflowStart, takeWorkflowStart, traceCarrier } from '../../src/telemetry/workflow-tracing.js';
+import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { PlinthError } from '../../src/errors.js';
 import { UpstreamError } from '../../src/gateway/upstream.js';
 
@@ -108,6 +109,38 @@ describe('workflow start memory', () => {
       assert.ok(takeWorkflowStart('wf-bound-5'));
       assert.ok(takeWorkflowStart('wf-bound-1004'));
     } finally {
+      context.disable();
+    }
+  });
+});
+
+describe('workflow trace context carried in the input', () => {
+  it('writes the active span as traceparent, and a run elsewhere continues it', async () => {
+    const manager = new AsyncLocalStorageContextManager().enable();
+    context.setGlobalContextManager(manager);
+    const exporter = new InMemorySpanExporter();
+    const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
+    const tracer = provider.getTracer('test');
+    try {
+      assert.equal(traceCarrier(), undefined, 'no span, nothing to carry');
+      const { carrier, requestSpan } = tracer.startActiveSpan('POST /v1/workflows/retrain', (span) => {
+        const c = traceCarrier();
+        span.end();
+        return { carrier: c, requestSpan: span.spanContext() };
+      });
+      assert.equal(carrier?.traceparent, `00-${requestSpan.traceId}-${requestSpan.spanId}-01`);
+      // The worker: nothing remembered for this id, only the stored input.
+      await inWorkflowSpan(tracer, 'plinth.retrain', 'wf-carried', () => Promise.resolve(undefined), { model: 'm', ...carrier });
+      await inWorkflowSpan(tracer, 'plinth.retrain', 'wf-plain', () => Promise.resolve(undefined), { model: 'm' });
+      await inWorkflowSpan(tracer, 'plinth.retrain', 'wf-bad', () => Promise.resolve(undefined), { model: 'm', traceparent: '00-zz-yy-01' });
+      const spans = exporter.getFinishedSpans().filter((s) => s.name === 'workflow plinth.retrain');
+      const byId = (id: string) => spans.find((s) => s.attributes['plinth.workflow.id'] === id)!;
+      assert.equal(byId('wf-carried').spanContext().traceId, requestSpan.traceId);
+      assert.equal(byId('wf-carried').parentSpanContext?.spanId, requestSpan.spanId);
+      assert.equal(byId('wf-plain').parentSpanContext, undefined, 'without a carrier the run is a root span');
+      assert.equal(byId('wf-bad').parentSpanContext, undefined, 'an invalid traceparent is ignored');
+    } finally {
+      await provider.shutdown();
       context.disable();
     }
   });
