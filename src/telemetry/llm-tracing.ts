@@ -80,6 +80,8 @@ export function activeUpstreamSpan(): Span | undefined {
   return context.active().getValue(ATTEMPT) as Span | undefined;
 }
 
+const NEVER_ABORTED = new AbortController().signal;
+
 /** `headers` plus the W3C trace context (traceparent, tracestate) naming `span` as the parent. */
 export function withTraceContext(span: Span, headers: Record<string, string> | undefined): Record<string, string> {
   const carrier: Record<string, string> = { ...headers };
@@ -152,18 +154,31 @@ function observeStream(iterator: AsyncIterator<ChatChunk>, span: Span, sentAt: n
 
 /** The Upstream port with a GenAI client span around each completion it streams. */
 export function traceUpstream(upstream: Upstream, tracer: Tracer): Upstream {
-  const base: Attributes = {
-    'gen_ai.operation.name': 'chat',
+  const where: Attributes = {
     'gen_ai.provider.name': providerName(upstream.kind, upstream.location),
     'gen_ai.system': providerName(upstream.kind, upstream.location),
     'plinth.upstream.name': upstream.name,
     ...serverAttributes(upstream.location),
   };
+  const base: Attributes = { 'gen_ai.operation.name': 'chat', ...where };
   return {
     name: upstream.name,
     kind: upstream.kind,
     location: upstream.location,
-    listModels: (signal) => upstream.listModels(signal),
+    async listModels(signal) {
+      // No GenAI operation names a model listing: a plain client span, with the provider and server.
+      const span = tracer.startSpan('list models', { kind: SpanKind.CLIENT, attributes: where });
+      try {
+        const models = await context.with(trace.setSpan(context.active(), span), () => upstream.listModels(signal));
+        span.setAttribute('plinth.upstream.models', models.length);
+        return models;
+      } catch (err) {
+        fail(span, err, signal ?? NEVER_ABORTED);
+        throw err;
+      } finally {
+        span.end();
+      }
+    },
     async openChat(req, signal) {
       const span = tracer.startSpan(genAiSpanName('chat', req.model), { kind: SpanKind.CLIENT, attributes: { ...base, ...requestAttributes(req) } });
       const sentAt = performance.now();

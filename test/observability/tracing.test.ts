@@ -218,6 +218,7 @@ describe('tracing: upstream LLM calls and workflow runs', { timeout: 180_000 }, 
   let dir: string;
   let script: string;
   let key: string;
+  let listingTraceId: string;
   const traceparent = () => {
     const traceId = randomBytes(16).toString('hex');
     return { traceId, header: `00-${traceId}-${randomBytes(8).toString('hex')}-01` };
@@ -251,7 +252,9 @@ describe('tracing: upstream LLM calls and workflow runs', { timeout: 180_000 }, 
     const tenant = await plinth.t.platform.auth.getTenant('default');
     key = (await plinth.t.platform.auth.createKey(tenant.id, { name: 'llm', scopes: ['llm:invoke'] }, { actor: 'test' })).key;
     // The gateway lists the upstream's models once; the faults below are then for chat calls.
-    const models = await fetch(`${plinth.url}/v1/models`, { headers: { authorization: `Bearer ${key}` } });
+    const listing = traceparent();
+    listingTraceId = listing.traceId;
+    const models = await fetch(`${plinth.url}/v1/models`, { headers: { authorization: `Bearer ${key}`, traceparent: listing.header } });
     assert.equal(models.status, 200, await models.text());
   });
 
@@ -260,6 +263,21 @@ describe('tracing: upstream LLM calls and workflow runs', { timeout: 180_000 }, 
     await ollama?.close();
     await receiver?.close();
     rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('makes a client span for the upstream model listing under the HTTP span', async () => {
+    await flush();
+    const spans = inTrace(listingTraceId);
+    const http = spans.find((s) => s.name === 'GET /v1/models');
+    assert.ok(http, spans.map((s) => s.name).join(', '));
+    const listing = spans.find((s) => s.name === 'list models');
+    assert.ok(listing, spans.map((s) => s.name).join(', '));
+    assert.equal(listing.parentSpanId, http.spanId);
+    assert.equal(listing.kind, 3, 'CLIENT');
+    assert.equal(listing.attributes['gen_ai.provider.name'], 'ollama');
+    assert.equal(listing.attributes['plinth.upstream.models'], 4, 'two models, each with and without :latest');
+    assert.equal(listing.attributes['server.port'], Number(new URL(ollama.url).port));
+    assert.equal(listing.attributes['gen_ai.operation.name'], undefined);
   });
 
   it('makes one GenAI client span per upstream attempt under the HTTP span, and sends each attempt’s traceparent upstream', async () => {
