@@ -28,29 +28,34 @@ export function rideThrough(redis: Redis, options: RideThroughOptions): Redis {
   if (graceMs <= 0) return redis;
   /** When the last ready connection was lost; undefined while ready or never connected. */
   let lostAt: number | undefined;
+  /** One wait shared by every held command (they all wait for the same connection and deadline). */
+  let waiting: Promise<void> | undefined;
   redis.on('ready', () => {
     lostAt = undefined;
   });
   redis.on('close', () => {
     lostAt ??= performance.now();
   });
+  const nextConnection = (ms: number): Promise<void> =>
+    (waiting ??= new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        redis.off('ready', done);
+        redis.off('end', done);
+        waiting = undefined;
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      redis.once('ready', done);
+      redis.once('end', done);
+    }));
   const send = redis.sendCommand.bind(redis);
   redis.sendCommand = (command: Command, stream?: Parameters<Redis['sendCommand']>[1]) => {
     if (redis.status === 'ready' || stream !== undefined || lostAt === undefined || !BETWEEN.has(redis.status)) return send(command, stream);
     if (redis.status === 'connect' && handshake(command)) return send(command, stream);
     const left = lostAt + graceMs - performance.now();
     if (left <= 0) return send(command, stream);
-    return new Promise<void>((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        redis.off('ready', done);
-        redis.off('end', done);
-        resolve();
-      };
-      const timer = setTimeout(done, left);
-      redis.once('ready', done);
-      redis.once('end', done);
-    }).then(() => send(command, stream));
+    return nextConnection(left).then(() => send(command, stream));
   };
   return redis;
 }

@@ -24,9 +24,9 @@ export function efSearch(candidates: number): number {
 
 /**
  * Settings of a search transaction: the HNSW breadth, and the generic plan of the prepared search
- * statement. Left to itself PostgreSQL keeps planning the hybrid statement for each call (about
- * 1 ms), since a custom plan folds the query text in and looks cheaper; the generic plan takes
- * the same index paths for any values (test/integration/memory-search-isolation.test.ts).
+ * statement from its first call (left to itself PostgreSQL plans the first five calls on each
+ * connection, about 1 ms each, and may return to custom plans). The generic plan takes the same
+ * index paths for any values (test/integration/memory-search-isolation.test.ts).
  */
 export function searchSettings(candidates: number): Readonly<Record<string, number | string>> {
   return { 'hnsw.ef_search': efSearch(candidates), plan_cache_mode: 'force_generic_plan' };

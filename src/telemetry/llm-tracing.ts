@@ -80,8 +80,6 @@ export function activeUpstreamSpan(): Span | undefined {
   return context.active().getValue(ATTEMPT) as Span | undefined;
 }
 
-const NEVER_ABORTED = new AbortController().signal;
-
 /** `headers` plus the W3C trace context (traceparent, tracestate) naming `span` as the parent. */
 export function withTraceContext(span: Span, headers: Record<string, string> | undefined): Record<string, string> {
   const carrier: Record<string, string> = { ...headers };
@@ -89,7 +87,7 @@ export function withTraceContext(span: Span, headers: Record<string, string> | u
   return carrier;
 }
 
-function fail(span: Span, err: unknown, signal: AbortSignal): void {
+function fail(span: Span, err: unknown, signal?: AbortSignal): void {
   const type = upstreamErrorType(err, signal);
   span.setAttribute('error.type', type);
   // A client that went away is not a failure of the upstream.
@@ -173,7 +171,7 @@ export function traceUpstream(upstream: Upstream, tracer: Tracer): Upstream {
         span.setAttribute('plinth.upstream.models', models.length);
         return models;
       } catch (err) {
-        fail(span, err, signal ?? NEVER_ABORTED);
+        fail(span, err, signal);
         throw err;
       } finally {
         span.end();
