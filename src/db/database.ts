@@ -13,6 +13,7 @@ import { maskUrl } from '../config/index.js';
 import { PlinthError, toPlinthError } from '../errors.js';
 import type { Logger } from '../telemetry/logger.js';
 import { startEmbeddedDatabase, type EmbeddedDatabase } from './embedded/host.js';
+import { sqlStatementName } from './prepared.js';
 
 export type Row = Record<string, unknown>;
 
@@ -39,6 +40,12 @@ export interface TxOptions {
    * { 'hnsw.ef_search': 100, plan_cache_mode: 'force_generic_plan' }.
    */
   settings?: Readonly<Record<string, number | string>>;
+  /**
+   * The transaction runs exactly one statement (a second one is an error). With `readOnly`, on
+   * PostgreSQL with prepared statements, BEGIN, the settings, the statement and COMMIT then travel
+   * in one message: one round trip instead of three (see `oneRoundTrip`).
+   */
+  oneStatement?: boolean;
 }
 
 const SETTING_NAME = /^[a-z_]+(\.[a-z_]+)?$/;
@@ -78,6 +85,26 @@ export interface Database {
 }
 
 export const APP_ROLE = 'plinth_app';
+
+/** Statements prepared with SQL PREPARE on each connection (`oneRoundTrip`), by name. */
+const preparedOn = new WeakMap<pg.ClientBase, Set<string>>();
+const { prepareValue } = (pg as unknown as { utils: { prepareValue: (value: unknown) => unknown } }).utils;
+
+/**
+ * A bind value as a quoted SQL literal: the text node-postgres would send for it, quoted with
+ * `escapeLiteral`; undefined for a value a simple-query message cannot carry (a NUL byte, bytes).
+ */
+const NEEDS_ESCAPE = /['\\]/;
+
+export function literal(value: unknown): string | undefined {
+  if (value === null || value === undefined) return 'NULL';
+  const text = prepareValue(value);
+  if (text === null) return 'NULL';
+  if (typeof text !== 'string' || text.includes('\0')) return undefined;
+  // escapeLiteral copies character by character; a text without quotes or backslashes (a vector,
+  // a UUID, a number) comes out unchanged between quotes, the same result without the copy.
+  return NEEDS_ESCAPE.test(text) ? pg.escapeLiteral(text) : `'${text}'`;
+}
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export interface OpenDatabaseOptions {
@@ -196,14 +223,74 @@ function createDatabase(input: CreateDatabaseInput): Database {
   const txOf = input.prepare === true ? (client: pg.PoolClient): Tx => client : unnamed;
   let closed: Promise<void> | undefined;
 
-  async function transaction<T>(target: pg.Pool, begin: string, fn: (tx: Tx) => Promise<T>, readOnly: boolean): Promise<T> {
+  /**
+   * A read-only transaction of one statement in one round trip. node-postgres sends one message
+   * at a time and the extended protocol cannot carry BEGIN with it, so the statement is prepared
+   * once per connection with SQL `PREPARE` (its own round trip, under the application role) and
+   * then run as `BEGIN …; SET LOCAL …; EXECUTE name(literals); COMMIT` in one simple-query
+   * message. The values become literals exactly as node-postgres would bind them (its
+   * `prepareValue`, quoted by `escapeLiteral`), so they are still data, never SQL. A value with a
+   * NUL byte (which ends a simple-query message; PostgreSQL rejects it in text anyway) or a
+   * statement past the MAX_PREPARED bound takes the three-round-trip path instead.
+   */
+  async function oneRoundTrip<T>(target: pg.Pool, begin: string, fn: (tx: Tx) => Promise<T>): Promise<T> {
+    const held = await checkout(target);
+    const { client } = held;
+    let sent = false;
+    let broken: Error | undefined;
+    const query = async <R extends pg.QueryResultRow>(statement: string | PreparedStatement, values?: readonly unknown[]): Promise<pg.QueryResult<R>> => {
+      if (sent) throw new PlinthError('INTERNAL', 'a second statement in a one-statement transaction');
+      sent = true;
+      const text = typeof statement === 'string' ? statement : statement.text;
+      const vals = (typeof statement === 'string' ? values : statement.values) ?? [];
+      const name = sqlStatementName(text);
+      const args = vals.map(literal);
+      if (name === undefined || args.includes(undefined)) {
+        await client.query(begin);
+        const result = await client.query<R>(text, vals as unknown[]);
+        await client.query('COMMIT');
+        return result;
+      }
+      const id = pg.escapeIdentifier(name);
+      let prepared = preparedOn.get(client);
+      if (!prepared) preparedOn.set(client, (prepared = new Set()));
+      if (!prepared.has(name)) {
+        await client.query(`BEGIN; SET LOCAL ROLE ${APP_ROLE}; PREPARE ${id} AS ${text}; COMMIT`);
+        prepared.add(name);
+      }
+      const results = (await client.query(`${begin}; EXECUTE ${id}${args.length > 0 ? `(${args.join(', ')})` : ''}; COMMIT`)) as unknown as Array<pg.QueryResult<R>>;
+      return results[results.length - 2]!;
+    };
+    try {
+      const result = await fn({ query });
+      const lost = held.lost();
+      if (lost) throw toPlinthError(lost);
+      return result;
+    } catch (err) {
+      if (sent) {
+        // The message stops at the statement that failed; the transaction it opened is left aborted.
+        try {
+          const lost = held.lost();
+          if (lost) throw lost;
+          await client.query('ROLLBACK');
+        } catch (rollbackErr) {
+          broken = rollbackErr as Error;
+        }
+      }
+      throw err instanceof PlinthError ? err : isPgError(err) || isConnectionError(err) ? toPlinthError(err) : err;
+    } finally {
+      held.done(broken);
+    }
+  }
+
+  async function transaction<T>(target: pg.Pool, begin: string, fn: (tx: Tx) => Promise<T>, readOnly: boolean, oneStatement: boolean): Promise<T> {
     const held = await checkout(target);
     const { client } = held;
     let broken: Error | undefined;
     let handedOver = false;
     try {
       await client.query(begin);
-      const result = await fn(txOf(client));
+      const result = await fn(oneStatement ? onlyOnce(txOf(client)) : txOf(client));
       const lost = held.lost();
       if (lost) throw toPlinthError(lost);
       if (readOnly) {
@@ -242,12 +329,15 @@ function createDatabase(input: CreateDatabaseInput): Database {
       const target = options.readOnly && readPool ? readPool : pool;
       // One round trip: the tenant id is a validated UUID literal, never free text.
       const begin = `BEGIN${options.repeatableRead ? ' ISOLATION LEVEL REPEATABLE READ' : ''}${options.readOnly ? ' READ ONLY' : ''}; SET LOCAL ROLE ${APP_ROLE}; SET LOCAL plinth.tenant_id = '${tenantId.toLowerCase()}'${localSettings(options.settings)}`;
-      return transaction(target, begin, fn, options.readOnly === true);
+      if (options.oneStatement && options.readOnly && input.prepare === true) return oneRoundTrip(target, begin, fn);
+      return transaction(target, begin, fn, options.readOnly === true, options.oneStatement === true);
     },
 
     withSystem(fn, options = {}) {
       const target = options.readOnly && readPool ? readPool : pool;
-      return transaction(target, `${options.readOnly ? 'BEGIN READ ONLY' : 'BEGIN'}${localSettings(options.settings)}`, fn, options.readOnly === true);
+      const begin = `${options.readOnly ? 'BEGIN READ ONLY' : 'BEGIN'}${localSettings(options.settings)}`;
+      if (options.oneStatement && options.readOnly && input.prepare === true) return oneRoundTrip(target, begin, fn);
+      return transaction(target, begin, fn, options.readOnly === true, options.oneStatement === true);
     },
 
     async withConnection(fn) {
@@ -286,6 +376,18 @@ function createDatabase(input: CreateDatabaseInput): Database {
         }
       })();
       return closed;
+    },
+  };
+}
+
+/** A Tx that refuses a second statement: the contract of `TxOptions.oneStatement` on every path. */
+function onlyOnce(tx: Tx): Tx {
+  let used = false;
+  return {
+    query(statement: string | PreparedStatement, values?: readonly unknown[]) {
+      if (used) return Promise.reject(new PlinthError('INTERNAL', 'a second statement in a one-statement transaction'));
+      used = true;
+      return typeof statement === 'string' ? tx.query(statement, values) : tx.query(statement);
     },
   };
 }

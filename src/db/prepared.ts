@@ -31,3 +31,12 @@ export function queryPrepared<R extends pg.QueryResultRow = Row>(tx: Tx, text: s
   const name = statementName(text);
   return name === undefined ? tx.query<R>(text, values) : tx.query<R>({ name, text, values });
 }
+
+/**
+ * The name under which `text` is prepared with SQL PREPARE (one-round-trip transactions), quoted
+ * by the caller; apart from the protocol-level names node-postgres keeps track of.
+ */
+export function sqlStatementName(text: string): string | undefined {
+  const name = statementName(text);
+  return name === undefined ? undefined : `${name}_x`;
+}

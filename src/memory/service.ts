@@ -210,7 +210,7 @@ export async function createMemoryService(deps: MemoryServiceDeps) {
             recencyHalfLifeDays: q.recency_half_life_days,
             withEmbeddings: mmr,
           }),
-        { readOnly: true, settings: searchSettings(candidates) },
+        { readOnly: true, oneStatement: true, settings: searchSettings(candidates) },
       );
       const picked = mmr ? maximalMarginalRelevance(rows, q.k, q.mmr_lambda!) : rows;
       deps.metrics?.memorySearchDuration.observe({ mode: q.mode }, (performance.now() - started) / 1000);
