@@ -50,6 +50,7 @@ const FLAGS = {
   'max-seconds': { type: 'string', full: '300', quick: '120', doc: 'time limit of each mode\'s measurement (split over the rounds)' },
   seed: { type: 'string', full: '42', quick: '42', doc: 'random seed' },
   parts: { type: 'string', full: 'scale,quality', quick: 'scale,quality', doc: 'which parts to run: scale (ingest, latency, recall), quality' },
+  qa: { type: 'string', full: 'memory-qa,debian-qa', quick: 'memory-qa,debian-qa', doc: 'labelled sets for the quality part (bench/data/<name>.json)' },
   help: { type: 'boolean', doc: 'show this help' },
 } as const;
 
@@ -77,6 +78,7 @@ interface Options {
   seed: number;
   scale: boolean;
   quality: boolean;
+  qaSets: string[];
 }
 
 function parseOptions(args: string[]): Options | undefined {
@@ -109,6 +111,13 @@ function parseOptions(args: string[]): Options | undefined {
     seed: num('seed', 0),
     scale: str('parts').split(',').includes('scale'),
     quality: str('parts').split(',').includes('quality'),
+    qaSets: str('qa')
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => {
+        if (s !== '' && !/^[a-z0-9-]+$/.test(s)) throw new Error(`--qa: names of files in bench/data, not "${s}"`);
+        return s !== '';
+      }),
   };
 }
 
@@ -469,7 +478,8 @@ async function runScale(kind: DbKind, n: number, corpus: Corpus, opts: Options, 
 
 interface QaSet {
   passages: Array<{ id: string; text: string }>;
-  questions: Array<{ q: string; ids: string[]; kind: 'paraphrase' | 'exact' }>;
+  /** `kind`: paraphrase or exact (memory-qa), synopsis (debian-qa); recall@5 is reported per kind. */
+  questions: Array<{ q: string; ids: string[]; kind: string }>;
 }
 
 const MODES = ['hybrid', 'vector', 'fulltext'] as const;
@@ -489,11 +499,12 @@ interface QualityScores {
   recall_at_5: number;
   recall_at_10: number;
   mrr_at_10: number;
-  paraphrase_recall_at_5: number;
-  exact_recall_at_5: number;
+  /** recall@5 of the questions of each kind. */
+  recall_at_5_by_kind: Record<string, number>;
 }
 
 interface QualityResult {
+  set: string;
   db: DbKind;
   embedder: { provider: string; model: string; dimensions: number; quality: string };
   passages: number;
@@ -503,7 +514,8 @@ interface QualityResult {
 }
 
 function score(qa: QaSet, rankings: Array<Array<string | undefined>>): QualityScores {
-  const sums = { r5: 0, r10: 0, mrr: 0, para: 0, nPara: 0, exact: 0, nExact: 0 };
+  const sums = { r5: 0, r10: 0, mrr: 0 };
+  const byKind = new Map<string, { sum: number; n: number }>();
   qa.questions.forEach((question, qi) => {
     const found = rankings[qi]!;
     const relevant = new Set(question.ids);
@@ -512,21 +524,17 @@ function score(qa: QaSet, rankings: Array<Array<string | undefined>>): QualitySc
     sums.r5 += hits(5);
     sums.r10 += hits(10);
     sums.mrr += first >= 0 ? 1 / (first + 1) : 0;
-    if (question.kind === 'exact') {
-      sums.exact += hits(5);
-      sums.nExact++;
-    } else {
-      sums.para += hits(5);
-      sums.nPara++;
-    }
+    const k = byKind.get(question.kind) ?? { sum: 0, n: 0 };
+    k.sum += hits(5);
+    k.n++;
+    byKind.set(question.kind, k);
   });
   const n = qa.questions.length;
   return {
     recall_at_5: sums.r5 / n,
     recall_at_10: sums.r10 / n,
     mrr_at_10: sums.mrr / n,
-    paraphrase_recall_at_5: sums.para / (sums.nPara || 1),
-    exact_recall_at_5: sums.exact / (sums.nExact || 1),
+    recall_at_5_by_kind: Object.fromEntries([...byKind].map(([kind, k]) => [kind, k.sum / k.n])),
   };
 }
 
@@ -537,14 +545,17 @@ function rrf(lists: Array<{ ids: string[]; weight: number }>): string[] {
   return [...fused.entries()].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).map(([id]) => id);
 }
 
-async function runQuality(kind: DbKind, real: RealPostgres | undefined, embedderEnv: Record<string, string>): Promise<QualityResult> {
-  const qa = JSON.parse(readFileSync(path.join(BENCH_DIR, 'data', 'memory-qa.json'), 'utf8')) as QaSet;
+async function runQuality(set: string, kind: DbKind, real: RealPostgres | undefined, embedderEnv: Record<string, string>): Promise<QualityResult> {
+  const qa = JSON.parse(readFileSync(path.join(BENCH_DIR, 'data', `${set}.json`), 'utf8')) as QaSet;
   return onFreshPlatform(kind, real, embedderEnv, async (platform): Promise<QualityResult> => {
     const { memory, embedder } = platform;
-    log(`${kind}: quality with ${embedder.provider}/${embedder.model}: ${qa.passages.length} passages, ${qa.questions.length} questions`);
+    log(`${kind}: quality on ${set} with ${embedder.provider}/${embedder.model}: ${qa.passages.length} passages, ${qa.questions.length} questions`);
     const tenantId = (await platform.auth.getTenant('default')).id;
     // Through the platform's normal path: the configured embedder embeds passages and questions.
-    const added = await memory.add(tenantId, { memories: qa.passages.map((p) => ({ text: p.text, source: p.id })) }, { actor: 'bench' });
+    const added: Array<{ id: string }> = [];
+    for (let i = 0; i < qa.passages.length; i += 100) {
+      added.push(...(await memory.add(tenantId, { memories: qa.passages.slice(i, i + 100).map((p) => ({ text: p.text, source: p.id })) }, { actor: 'bench' })));
+    }
     const passageOf = new Map(added.map((m, i) => [m.id, qa.passages[i]!.id]));
     const search = async (q: string, mode: Mode, k: number) => (await memory.search(tenantId, { query: q, k, mode })).map((m) => m.id);
 
@@ -568,6 +579,7 @@ async function runQuality(kind: DbKind, real: RealPostgres | undefined, embedder
     }
     log(`${kind}: recall@5 ${MODES.map((m) => `${m} ${fmt(modes[m].recall_at_5, 2)}`).join(', ')}`);
     return {
+      set,
       db: kind,
       embedder: { provider: embedder.provider, model: embedder.model, dimensions: embedder.dimensions, quality: embedder.quality },
       passages: qa.passages.length,
@@ -638,7 +650,7 @@ function resultsTable(scale: ScaleResult[]): string {
 
 function qualityTable(results: QualityResult[]): string {
   const kinds = [...new Set(results.map((r) => r.db))];
-  const embedderOf = (r: QualityResult) => `${r.embedder.provider}/${r.embedder.model}`;
+  const embedderOf = (r: QualityResult) => `${r.set}: ${r.embedder.provider}/${r.embedder.model}`;
   const embedders = [...new Set(results.map(embedderOf))];
   const rows: Cell[][] = [];
   const pick = (r: QualityResult | undefined, name: string) => (MODES.includes(name as Mode) ? r?.modes[name as Mode] : r?.what_if[name]);
@@ -650,13 +662,14 @@ function qualityTable(results: QualityResult[]): string {
         cells.push(s ? fmt(s.recall_at_5, 3) : null, s ? fmt(s.recall_at_10, 3) : null);
       }
       const first = pick(results.find((x) => embedderOf(x) === e), name);
-      cells.push(first ? fmt(first.mrr_at_10, 3) : null, first ? fmt(first.paraphrase_recall_at_5, 3) : null, first ? fmt(first.exact_recall_at_5, 3) : null);
+      const byKind = first ? Object.entries(first.recall_at_5_by_kind) : [];
+      cells.push(first ? fmt(first.mrr_at_10, 3) : null, byKind.length > 1 ? byKind.map(([k, v]) => `${k} ${fmt(v, 3)}`).join(', ') : null);
       rows.push(cells);
     }
   }
-  const header = ['embedder', 'retriever'];
+  const header = ['set: embedder', 'retriever'];
   for (const k of kinds) header.push(`${DB_LABEL[k]} recall@5`, `${DB_LABEL[k]} recall@10`);
-  header.push(`MRR@10 (${DB_LABEL[kinds[0]!]})`, 'paraphrase recall@5', 'exact-term recall@5');
+  header.push(`MRR@10 (${DB_LABEL[kinds[0]!]})`, 'recall@5 by question kind');
   return table(header, rows);
 }
 
@@ -664,7 +677,7 @@ function hybridVerdict(results: QualityResult[]): string[] {
   return results.map((r) => {
     const h = r.modes.hybrid;
     const beats = (k: 'recall_at_5' | 'recall_at_10') => h[k] > r.modes.vector[k] && h[k] > r.modes.fulltext[k];
-    return `- ${DB_LABEL[r.db]}, ${r.embedder.provider}/${r.embedder.model}: hybrid beats both single retrievers at recall@5: ${beats('recall_at_5') ? 'yes ✓' : 'no ✗'}, at recall@10: ${beats('recall_at_10') ? 'yes ✓' : 'no ✗'}`;
+    return `- ${r.set}, ${DB_LABEL[r.db]}, ${r.embedder.provider}/${r.embedder.model}: hybrid beats both single retrievers at recall@5: ${beats('recall_at_5') ? 'yes ✓' : 'no ✗'}, at recall@10: ${beats('recall_at_10') ? 'yes ✓' : 'no ✗'}`;
   });
 }
 
@@ -702,7 +715,7 @@ export async function main(args: string[]): Promise<number> {
         ? [{ EMBEDDINGS_PROVIDER: 'local', EMBEDDINGS_LOCAL_MODEL_DIR: modelDir }, { EMBEDDINGS_PROVIDER: 'hashing' }]
         : [{ EMBEDDINGS_PROVIDER: 'hashing' }];
       if (!haveModel) log('PLINTH_TEST_EMBED_MODEL_DIR is unset or holds no model.onnx: quality is measured with the hashing embedder only');
-      for (const env of embedders) for (const kind of opts.dbs) quality.push(await runQuality(kind, real, env));
+      for (const set of opts.qaSets) for (const env of embedders) for (const kind of opts.dbs) quality.push(await runQuality(set, kind, real, env));
     }
 
     const finishedAt = new Date();
@@ -745,9 +758,10 @@ export async function main(args: string[]): Promise<number> {
       }
     }
     if (quality.length) {
-      const used = quality[0]!.embedder;
-      out.push('', `## Retrieval quality (${quality[0]!.passages} passages, ${quality[0]!.questions} labelled questions, k=10)`, '');
-      out.push(`Embedder used: ${used.provider} / ${used.model} (${used.dimensions}-d, quality ${used.quality})${haveModel ? '' : ' — no local model was available'}`, '');
+      const sets = [...new Map(quality.map((q) => [q.set, q])).values()];
+      out.push('', `## Retrieval quality (k=10; ${sets.map((q) => `${q.set}: ${q.passages} passages, ${q.questions} labelled questions`).join('; ')})`, '');
+      const used = [...new Set(quality.map((q) => `${q.embedder.provider} / ${q.embedder.model} (${q.embedder.dimensions}-d, quality ${q.embedder.quality})`))];
+      out.push(`Embedders used: ${used.join('; ')}${haveModel ? '' : ' — no local model was available'}`, '');
       out.push(qualityTable(quality), '', ...hybridVerdict(quality));
     }
     out.push('');
