@@ -90,12 +90,12 @@ export const APP_ROLE = 'plinth_app';
 const preparedOn = new WeakMap<pg.ClientBase, Set<string>>();
 const { prepareValue } = (pg as unknown as { utils: { prepareValue: (value: unknown) => unknown } }).utils;
 
+const NEEDS_ESCAPE = /['\\]/;
+
 /**
  * A bind value as a quoted SQL literal: the text node-postgres would send for it, quoted with
  * `escapeLiteral`; undefined for a value a simple-query message cannot carry (a NUL byte, bytes).
  */
-const NEEDS_ESCAPE = /['\\]/;
-
 export function literal(value: unknown): string | undefined {
   if (value === null || value === undefined) return 'NULL';
   const text = prepareValue(value);
@@ -105,6 +105,7 @@ export function literal(value: unknown): string | undefined {
   // a UUID, a number) comes out unchanged between quotes, the same result without the copy.
   return NEEDS_ESCAPE.test(text) ? pg.escapeLiteral(text) : `'${text}'`;
 }
+
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export interface OpenDatabaseOptions {
