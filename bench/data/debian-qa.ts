@@ -41,26 +41,23 @@ const stanzas = parse(readFileSync(source, 'utf8'))
   .filter((s) => s.long.split(/\s+/).length >= MIN_WORDS && s.synopsis.split(/\s+/).length >= 3)
   .sort((a, b) => (a.pkg < b.pkg ? -1 : a.pkg > b.pkg ? 1 : 0));
 
-const passageOf = new Map<string, string>();
-const passages: Array<{ id: string; text: string; packages: string[] }> = [];
+// Passages by long description, questions by synopsis (case-insensitive; the first spelling kept).
+const passageOf = new Map<string, { id: string; text: string; packages: string[] }>();
+const questionOf = new Map<string, { q: string; ids: Set<string> }>();
 for (const s of stanzas) {
-  let id = passageOf.get(s.long);
-  if (id === undefined) {
-    id = `d${String(passages.length + 1).padStart(4, '0')}`;
-    passageOf.set(s.long, id);
-    passages.push({ id, text: s.long, packages: [] });
+  let passage = passageOf.get(s.long);
+  if (passage === undefined) {
+    passage = { id: `d${String(passageOf.size + 1).padStart(4, '0')}`, text: s.long, packages: [] };
+    passageOf.set(s.long, passage);
   }
-  passages.find((p) => p.id === id)!.packages.push(s.pkg);
-}
-const bySynopsis = new Map<string, Set<string>>();
-for (const s of stanzas) {
+  passage.packages.push(s.pkg);
   const key = s.synopsis.toLowerCase();
-  if (!bySynopsis.has(key)) bySynopsis.set(key, new Set());
-  bySynopsis.get(key)!.add(passageOf.get(s.long)!);
+  let question = questionOf.get(key);
+  if (question === undefined) questionOf.set(key, (question = { q: s.synopsis, ids: new Set() }));
+  question.ids.add(passage.id);
 }
-const firstSynopsis = new Map<string, string>();
-for (const s of stanzas) if (!firstSynopsis.has(s.synopsis.toLowerCase())) firstSynopsis.set(s.synopsis.toLowerCase(), s.synopsis);
-const questions = [...bySynopsis].map(([key, ids]) => ({ q: firstSynopsis.get(key)!, ids: [...ids].sort(), kind: 'synopsis' }));
+const passages = [...passageOf.values()];
+const questions = [...questionOf.values()].map(({ q, ids }) => ({ q, ids: [...ids].sort(), kind: 'synopsis' }));
 
 process.stdout.write(
   `${JSON.stringify(

@@ -240,7 +240,6 @@ function createDatabase(input: CreateDatabaseInput): Database {
     let sent = false;
     let broken: Error | undefined;
     const query = async <R extends pg.QueryResultRow>(statement: string | PreparedStatement, values?: readonly unknown[]): Promise<pg.QueryResult<R>> => {
-      if (sent) throw new PlinthError('INTERNAL', 'a second statement in a one-statement transaction');
       sent = true;
       const text = typeof statement === 'string' ? statement : statement.text;
       const vals = (typeof statement === 'string' ? values : statement.values) ?? [];
@@ -263,7 +262,7 @@ function createDatabase(input: CreateDatabaseInput): Database {
       return results[results.length - 2]!;
     };
     try {
-      const result = await fn({ query });
+      const result = await fn(onlyOnce({ query }));
       const lost = held.lost();
       if (lost) throw toPlinthError(lost);
       return result;
